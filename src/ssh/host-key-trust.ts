@@ -1,0 +1,145 @@
+import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { fingerprintSha256, keyTypeOf, normalizeFingerprint } from "./host-key.js";
+import {
+  HostKeyMismatchError,
+  HostKeyPinMismatchError,
+  KnownHostsFileError,
+  RevokedHostKeyError,
+  UnknownHostKeyError,
+} from "./host-key-errors.js";
+import { entryMatches, formatKnownHostLine, knownHostName, parseKnownHosts, type KnownHostEntry } from "./known-hosts.js";
+
+/** OpenSSH's StrictHostKeyChecking values that make sense without a prompt. */
+export type StrictHostKeyChecking = "accept-new" | "yes" | "no";
+
+/** Where known keys live and how strictly to treat unknown hosts. */
+export interface HostKeyTrustOptions {
+  /** Our own known_hosts (e.g. ~/.ssh-mcp/known_hosts): read and appended to; created 0600 if missing. */
+  knownHostsFile: string;
+  /** Other known_hosts files (e.g. ~/.ssh/known_hosts): read only, never written; missing files are fine. */
+  userKnownHostsFiles: string[];
+  policy: StrictHostKeyChecking;
+  /** stderr logger. */
+  warn?: (message: string) => void;
+}
+
+/** Outcome of an accepted verification. */
+export type HostKeyVerdict = { accepted: true; /** true if this call appended a new entry */ recorded: boolean };
+
+/** Decides whether to trust a server's host key, with OpenSSH's known_hosts semantics. */
+export class HostKeyTrust {
+  private readonly options: HostKeyTrustOptions;
+  /** Serialises appends so concurrent first connections to one host record it once. */
+  private appendQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: HostKeyTrustOptions) {
+    this.options = options;
+  }
+
+  /** Key types recorded for host:port in any known_hosts file (our file first), de-duplicated; ignores pins and @revoked/@cert-authority lines. */
+  async recordedKeyTypes(host: string, port: number): Promise<string[]> {
+    const { entries } = await this.readAll();
+    const types = entries.filter((e) => !e.marker && entryMatches(e, host, port)).map((e) => e.keyType);
+    return [...new Set(types)];
+  }
+
+  /** Accept keyBlob offered by host:port (appending it under accept-new when the host is unknown), or reject with a typed error. */
+  async verify(host: string, port: number, keyBlob: Buffer, pin?: string): Promise<HostKeyVerdict> {
+    const offered = { host, port, keyType: keyTypeOf(keyBlob), fingerprint: fingerprintSha256(keyBlob) };
+
+    if (pin !== undefined) {
+      // A pin is the user's explicit word on this host's key, so the known_hosts files are not consulted.
+      const expected = normalizeFingerprint(pin);
+      if (expected !== offered.fingerprint) {
+        throw new HostKeyPinMismatchError({ ...offered, expected: expected ?? pin.trim() });
+      }
+      return { accepted: true, recorded: false };
+    }
+    if (this.options.policy === "no") return { accepted: true, recorded: false };
+
+    if (this.isKnown((await this.readAll()).entries, host, port, keyBlob)) {
+      return { accepted: true, recorded: false };
+    }
+    if (this.options.policy === "yes") throw new UnknownHostKeyError(offered);
+    return this.enqueue(() => this.recordNew(host, port, keyBlob));
+  }
+
+  /** Append a first-seen key, re-checking under the queue in case another call recorded it meanwhile. */
+  private async recordNew(host: string, port: number, keyBlob: Buffer): Promise<HostKeyVerdict> {
+    const { entries, ownText } = await this.readAll();
+    if (this.isKnown(entries, host, port, keyBlob)) return { accepted: true, recorded: false };
+
+    const file = this.options.knownHostsFile;
+    const separator = ownText.length > 0 && !ownText.endsWith("\n") ? "\n" : "";
+    try {
+      // Mode only applies on creation; an existing file keeps the permissions its owner chose.
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+      await appendFile(file, separator + formatKnownHostLine(host, port, keyBlob) + "\n", { mode: 0o600 });
+    } catch (error) {
+      throw new KnownHostsFileError(file, "append to", error);
+    }
+    this.options.warn?.(
+      `Permanently added '${knownHostName(host, port)}' (${keyTypeOf(keyBlob)}) to the list of known hosts (${file}).`,
+    );
+    return { accepted: true, recorded: true };
+  }
+
+  /** Apply OpenSSH's rules to the parsed entries: true if recorded, false if the host is unknown; throws for revoked or changed keys. */
+  private isKnown(entries: KnownHostEntry[], host: string, port: number, keyBlob: Buffer): boolean {
+    const offered = { host, port, keyType: keyTypeOf(keyBlob), fingerprint: fingerprintSha256(keyBlob) };
+    const matching = entries.filter((e) => entryMatches(e, host, port));
+
+    const revoked = matching.find((e) => e.marker === "@revoked" && e.key.equals(keyBlob));
+    if (revoked) throw new RevokedHostKeyError({ ...offered, file: revoked.file, line: revoked.line });
+
+    // Certificates are not supported, so @cert-authority lines neither vouch for nor contradict a key.
+    const plain = matching.filter((e) => !e.marker);
+    if (plain.length === 0) return false;
+    const sameType = plain.filter((e) => e.keyType === offered.keyType);
+    if (sameType.some((e) => e.key.equals(keyBlob))) return true;
+
+    // Any other key on record for this host is a change; a different type too, since the
+    // connection layer asks for the recorded types first and the server did not offer them.
+    const cited = sameType[0] ?? plain[0]!;
+    throw new HostKeyMismatchError({ ...offered, file: cited.file, line: cited.line, recordedKeyType: cited.keyType });
+  }
+
+  /** Read our file and the user's files afresh (they may change between calls); missing files are empty. */
+  private async readAll(): Promise<{ entries: KnownHostEntry[]; ownText: string }> {
+    const own = this.options.knownHostsFile;
+    let ownText: string;
+    try {
+      ownText = await readIfExists(own);
+    } catch (error) {
+      // Fail closed: without our own file we cannot tell a changed key from a new one.
+      throw new KnownHostsFileError(own, "read", error);
+    }
+    const entries = parseKnownHosts(ownText, own);
+    const others = [...new Set(this.options.userKnownHostsFiles)].filter((f) => f !== own);
+    for (const file of others) {
+      try {
+        entries.push(...parseKnownHosts(await readIfExists(file), file));
+      } catch (error) {
+        // OpenSSH skips an unreadable UserKnownHostsFile too; say so rather than fail every connection.
+        this.options.warn?.(`Ignoring known hosts file ${file}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    return { entries, ownText };
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.appendQueue.then(task);
+    this.appendQueue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+async function readIfExists(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "";
+    throw error;
+  }
+}

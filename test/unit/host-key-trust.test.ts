@@ -1,0 +1,336 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  HostKeyMismatchError,
+  HostKeyPinMismatchError,
+  RevokedHostKeyError,
+  UnknownHostKeyError,
+} from "../../src/ssh/host-key-errors.js";
+import { HostKeyTrust, type HostKeyTrustOptions, type StrictHostKeyChecking } from "../../src/ssh/host-key-trust.js";
+
+const SSH_KEYGEN = "/usr/bin/ssh-keygen";
+
+interface TestKey {
+  /** "<type> <base64>" as in the .pub file, without the comment. */
+  pubLine: string;
+  blob: Buffer;
+  fingerprint: string;
+}
+
+let keyDir: string;
+let ed25519: TestKey;
+let ed25519Other: TestKey;
+let ecdsa: TestKey;
+let rsa: TestKey;
+
+async function makeKey(name: string, type: string, extra: string[] = []): Promise<TestKey> {
+  const path = join(keyDir, name);
+  execFileSync(SSH_KEYGEN, ["-q", "-t", type, ...extra, "-N", "", "-C", "test", "-f", path]);
+  const [keyType, base64] = (await readFile(`${path}.pub`, "utf8")).trim().split(" ");
+  const fingerprint = execFileSync(SSH_KEYGEN, ["-l", "-E", "sha256", "-f", `${path}.pub`], { encoding: "utf8" });
+  return { pubLine: `${keyType} ${base64}`, blob: Buffer.from(base64!, "base64"), fingerprint: fingerprint.split(" ")[1]! };
+}
+
+beforeAll(async () => {
+  keyDir = await mkdtemp(join(tmpdir(), "ssh-mcp-trust-keys-"));
+  [ed25519, ed25519Other, ecdsa, rsa] = await Promise.all([
+    makeKey("ed25519", "ed25519"),
+    makeKey("ed25519-other", "ed25519"),
+    makeKey("ecdsa", "ecdsa", ["-b", "256"]),
+    makeKey("rsa", "rsa", ["-b", "2048"]),
+  ]);
+});
+
+afterAll(async () => {
+  await rm(keyDir, { recursive: true, force: true });
+});
+
+let dir: string;
+let ours: string;
+let users: string;
+let warnings: string[];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "ssh-mcp-trust-"));
+  ours = join(dir, "ssh-mcp_known_hosts");
+  users = join(dir, "user_known_hosts");
+  warnings = [];
+});
+
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function trust(policy: StrictHostKeyChecking, extra: Partial<HostKeyTrustOptions> = {}): HostKeyTrust {
+  return new HostKeyTrust({
+    knownHostsFile: ours,
+    userKnownHostsFiles: [users],
+    policy,
+    warn: (message) => warnings.push(message),
+    ...extra,
+  });
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.unreachable("expected a rejection"),
+    (error: unknown) => error,
+  );
+}
+
+describe("HostKeyTrust with a pin", () => {
+  it("accepts the pinned key with or without '=' padding and writes nothing", async () => {
+    const t = trust("accept-new");
+    await expect(t.verify("web", 22, ed25519.blob, ed25519.fingerprint)).resolves.toEqual({ accepted: true, recorded: false });
+    await expect(t.verify("web", 22, ed25519.blob, ` ${ed25519.fingerprint}= `)).resolves.toEqual({
+      accepted: true,
+      recorded: false,
+    });
+    expect(await exists(ours)).toBe(false);
+  });
+
+  it("rejects another key with the expected and offered fingerprints", async () => {
+    const error = await rejection(trust("no").verify("127.0.0.1", 2222, ed25519Other.blob, `${ed25519.fingerprint}=`));
+    expect(error).toBeInstanceOf(HostKeyPinMismatchError);
+    const e = error as HostKeyPinMismatchError;
+    expect(e).toMatchObject({ host: "127.0.0.1", port: 2222, expected: ed25519.fingerprint, fingerprint: ed25519Other.fingerprint });
+    expect(e.name).toBe("HostKeyPinMismatchError");
+    expect(e.message).toContain("[127.0.0.1]:2222");
+    expect(e.message).toContain(`ssh-ed25519 ${ed25519Other.fingerprint}`);
+    expect(e.message).toContain("edit-host hostKey=");
+    expect(await exists(ours)).toBe(false);
+  });
+
+  it("overrides a known_hosts line that records a different key", async () => {
+    await writeFile(ours, `web ${ed25519Other.pubLine}\n`);
+    await expect(trust("yes").verify("web", 22, ed25519.blob, ed25519.fingerprint)).resolves.toEqual({
+      accepted: true,
+      recorded: false,
+    });
+  });
+
+  it("rejects an unparseable pin rather than ignoring it", async () => {
+    await writeFile(ours, `web ${ed25519.pubLine}\n`);
+    await expect(trust("accept-new").verify("web", 22, ed25519.blob, "SHA256:nope")).rejects.toBeInstanceOf(
+      HostKeyPinMismatchError,
+    );
+  });
+});
+
+describe("HostKeyTrust with policy 'no'", () => {
+  it("accepts an unknown host and a changed key without writing", async () => {
+    await writeFile(users, `web ${ed25519Other.pubLine}\n`);
+    const t = trust("no");
+    await expect(t.verify("web", 22, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: false });
+    await expect(t.verify("new", 22, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: false });
+    expect(await exists(ours)).toBe(false);
+  });
+});
+
+describe("HostKeyTrust with a recorded key", () => {
+  it("accepts a key recorded in our file", async () => {
+    await writeFile(ours, `[127.0.0.1]:2222 ${ed25519.pubLine}\n`);
+    await expect(trust("yes").verify("127.0.0.1", 2222, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: false });
+  });
+
+  it("accepts a key recorded only in the user's file, hashed by ssh-keygen -H", async () => {
+    await writeFile(users, `web.example.com ${ecdsa.pubLine}\n[web.example.com]:2222 ${rsa.pubLine}\n`);
+    execFileSync(SSH_KEYGEN, ["-H", "-f", users], { stdio: "ignore" });
+    const t = trust("yes");
+    await expect(t.verify("web.example.com", 22, ecdsa.blob)).resolves.toEqual({ accepted: true, recorded: false });
+    await expect(t.verify("web.example.com", 2222, rsa.blob)).resolves.toEqual({ accepted: true, recorded: false });
+  });
+
+  it("accepts when one file records the key even if another line has a different one of that type", async () => {
+    await writeFile(ours, `web ${ed25519Other.pubLine}\n`);
+    await writeFile(users, `web ${ed25519.pubLine}\n`);
+    await expect(trust("yes").verify("web", 22, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: false });
+  });
+
+  it("skips malformed lines and still finds the valid one", async () => {
+    await writeFile(ours, `garbage\nweb ssh-ed25519 !!!\n@weird web ${ed25519Other.pubLine}\nweb ${ed25519.pubLine}\n`);
+    await expect(trust("yes").verify("web", 22, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: false });
+  });
+
+  it("does not apply a port-22 line to another port", async () => {
+    await writeFile(ours, `127.0.0.1 ${ed25519Other.pubLine}\n`);
+    await expect(trust("yes").verify("127.0.0.1", 2222, ed25519.blob)).rejects.toBeInstanceOf(UnknownHostKeyError);
+  });
+
+  it("re-reads the files on every call", async () => {
+    const t = trust("yes");
+    await expect(t.verify("web", 22, ed25519.blob)).rejects.toBeInstanceOf(UnknownHostKeyError);
+    await writeFile(users, `web ${ed25519.pubLine}\n`);
+    await expect(t.verify("web", 22, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: false });
+    await writeFile(users, `web ${ed25519Other.pubLine}\n`);
+    await expect(t.verify("web", 22, ed25519.blob)).rejects.toBeInstanceOf(HostKeyMismatchError);
+  });
+});
+
+describe("HostKeyTrust with a changed key", () => {
+  it("rejects with the file and line of the first recorded key of that type", async () => {
+    await writeFile(ours, `# header\nother ${ed25519.pubLine}\n[127.0.0.1]:2222 ${rsa.pubLine}\n[127.0.0.1]:2222 ${ed25519Other.pubLine}\n`);
+    await writeFile(users, `[127.0.0.1]:2222 ${ed25519Other.pubLine}\n`);
+    const error = await rejection(trust("accept-new").verify("127.0.0.1", 2222, ed25519.blob));
+    expect(error).toBeInstanceOf(HostKeyMismatchError);
+    const e = error as HostKeyMismatchError;
+    expect(e).toMatchObject({ host: "127.0.0.1", port: 2222, fingerprint: ed25519.fingerprint, file: ours, line: 4 });
+    expect(e.message).toContain(`Host key for [127.0.0.1]:2222 has changed`);
+    expect(e.message).toContain(`ssh-ed25519 ${ed25519.fingerprint}`);
+    expect(e.message).toContain(`${ours}:4`);
+    expect(e.message).toContain(`ssh-keygen -R '[127.0.0.1]:2222' -f ${ours}`);
+    expect(e.message).toContain(`edit-host hostKey="${ed25519.fingerprint}"`);
+    expect(warnings).toEqual([]);
+  });
+
+  it("cites the user's file when that is where the key is recorded, and leaves it alone", async () => {
+    await writeFile(users, `\n\nweb ${ed25519Other.pubLine}\n`);
+    const before = await stat(users);
+    const e = (await rejection(trust("accept-new").verify("web", 22, ed25519.blob))) as HostKeyMismatchError;
+    expect(e).toMatchObject({ file: users, line: 3 });
+    expect((await stat(users)).mtimeMs).toBe(before.mtimeMs);
+    expect(await exists(ours)).toBe(false);
+  });
+
+  it("treats a key of a type not offered as a change, naming both types", async () => {
+    await writeFile(ours, `web ${ecdsa.pubLine}\n`);
+    const e = (await rejection(trust("accept-new").verify("web", 22, ed25519.blob))) as HostKeyMismatchError;
+    expect(e).toBeInstanceOf(HostKeyMismatchError);
+    expect(e).toMatchObject({ file: ours, line: 1, fingerprint: ed25519.fingerprint, recordedKeyType: "ecdsa-sha2-nistp256" });
+    expect(e.message).toContain(`the server offered ssh-ed25519 ${ed25519.fingerprint} but ${ours}:1 records a ecdsa-sha2-nistp256 key`);
+    expect((await readFile(ours, "utf8")).split("\n").filter(Boolean)).toHaveLength(1);
+  });
+});
+
+describe("HostKeyTrust with revoked keys", () => {
+  it("rejects a key marked @revoked even if it is also recorded as trusted", async () => {
+    await writeFile(ours, `web ${ed25519.pubLine}\n`);
+    await writeFile(users, `# revoked everywhere\n@revoked * ${ed25519.pubLine}\n`);
+    const e = (await rejection(trust("accept-new").verify("web", 22, ed25519.blob))) as RevokedHostKeyError;
+    expect(e).toBeInstanceOf(RevokedHostKeyError);
+    expect(e).toMatchObject({ host: "web", port: 22, fingerprint: ed25519.fingerprint, file: users, line: 2 });
+    expect(e.message).toContain("revoked");
+    expect(e.message).toContain(ed25519.fingerprint);
+  });
+
+  it("ignores a revocation of another key or for another host", async () => {
+    await writeFile(ours, `web ${ed25519.pubLine}\n@revoked web ${ed25519Other.pubLine}\n@revoked db ${ed25519.pubLine}\n`);
+    await expect(trust("yes").verify("web", 22, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: false });
+  });
+
+  it("ignores @cert-authority lines", async () => {
+    await writeFile(ours, `@cert-authority * ${ed25519Other.pubLine}\n`);
+    await expect(trust("yes").verify("web", 22, ed25519.blob)).rejects.toBeInstanceOf(UnknownHostKeyError);
+  });
+});
+
+describe("HostKeyTrust with policy 'yes'", () => {
+  it("refuses an unknown host with its fingerprint and writes nothing", async () => {
+    await writeFile(users, `other ${ed25519.pubLine}\n`);
+    const e = (await rejection(trust("yes").verify("127.0.0.1", 2222, ed25519.blob))) as UnknownHostKeyError;
+    expect(e).toBeInstanceOf(UnknownHostKeyError);
+    expect(e).toMatchObject({ host: "127.0.0.1", port: 2222, fingerprint: ed25519.fingerprint });
+    expect(e.message).toContain("Host [127.0.0.1]:2222 is not known");
+    expect(e.message).toContain(`ssh-ed25519 ${ed25519.fingerprint}`);
+    expect(e.message).toContain("SSH_MCP_STRICT_HOST_KEYS=accept-new");
+    expect(await exists(ours)).toBe(false);
+  });
+});
+
+describe("HostKeyTrust with policy 'accept-new'", () => {
+  it("records an unknown host once with mode 0600, warns, then accepts it", async () => {
+    const t = trust("accept-new");
+    await expect(t.verify("127.0.0.1", 2222, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: true });
+    expect(await readFile(ours, "utf8")).toBe(`[127.0.0.1]:2222 ${ed25519.pubLine}\n`);
+    expect((await stat(ours)).mode & 0o777).toBe(0o600);
+    expect(warnings).toEqual([
+      `Permanently added '[127.0.0.1]:2222' (ssh-ed25519) to the list of known hosts (${ours}).`,
+    ]);
+    // OpenSSH's own lookup finds what we wrote.
+    const found = spawnSync(SSH_KEYGEN, ["-F", "[127.0.0.1]:2222", "-f", ours], { encoding: "utf8" });
+    expect(found.status).toBe(0);
+
+    await expect(t.verify("127.0.0.1", 2222, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: false });
+    await expect(t.verify("127.0.0.1", 2222, ed25519Other.blob)).rejects.toBeInstanceOf(HostKeyMismatchError);
+    expect(warnings).toHaveLength(1);
+  });
+
+  it("appends exactly one line for 10 concurrent first connections", async () => {
+    const t = trust("accept-new");
+    const verdicts = await Promise.all(Array.from({ length: 10 }, () => t.verify("web", 2222, rsa.blob)));
+    expect(verdicts.filter((v) => v.recorded)).toHaveLength(1);
+    expect(verdicts.every((v) => v.accepted)).toBe(true);
+    expect(await readFile(ours, "utf8")).toBe(`[web]:2222 ${rsa.pubLine}\n`);
+    expect(warnings).toHaveLength(1);
+  });
+
+  it("rejects concurrent first connections that offer a different key than the one recorded first", async () => {
+    const t = trust("accept-new");
+    const results = await Promise.allSettled([t.verify("web", 22, ed25519.blob), t.verify("web", 22, ed25519Other.blob)]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected"]);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(HostKeyMismatchError);
+    expect(await readFile(ours, "utf8")).toBe(`web ${ed25519.pubLine}\n`);
+  });
+
+  it("adds a newline first when our file does not end with one", async () => {
+    await writeFile(ours, `other ${ecdsa.pubLine}`);
+    await trust("accept-new").verify("web", 22, ed25519.blob);
+    expect(await readFile(ours, "utf8")).toBe(`other ${ecdsa.pubLine}\nweb ${ed25519.pubLine}\n`);
+  });
+
+  it("never modifies the user's known_hosts file", async () => {
+    const original = `# mine\nother ${ecdsa.pubLine}`;
+    await writeFile(users, original);
+    const before = await stat(users);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await expect(trust("accept-new").verify("web", 22, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: true });
+    expect(await readFile(users, "utf8")).toBe(original);
+    expect((await stat(users)).mtimeMs).toBe(before.mtimeMs);
+    expect(await readFile(ours, "utf8")).toBe(`web ${ed25519.pubLine}\n`);
+  });
+
+  it("copes with missing user files", async () => {
+    const t = trust("accept-new", { userKnownHostsFiles: [join(dir, "absent"), join(dir, "nope", "known_hosts")] });
+    await expect(t.verify("web", 22, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: true });
+  });
+});
+
+describe("HostKeyTrust.recordedKeyTypes", () => {
+  it("lists types for host:port, our file first, without duplicates, markers or other ports", async () => {
+    await writeFile(
+      ours,
+      [
+        `[web]:2222 ${ecdsa.pubLine}`,
+        `web ${rsa.pubLine}`,
+        `@revoked [web]:2222 ${rsa.pubLine}`,
+        `@cert-authority * ${rsa.pubLine}`,
+      ].join("\n"),
+    );
+    await writeFile(users, `[web]:2222 ${ed25519.pubLine}\n*,!db ${ecdsa.pubLine}\n[db]:2222 ${rsa.pubLine}\n`);
+    const t = trust("accept-new");
+    expect(await t.recordedKeyTypes("web", 2222)).toEqual(["ecdsa-sha2-nistp256", "ssh-ed25519"]);
+    expect(await t.recordedKeyTypes("web", 22)).toEqual(["ssh-rsa", "ecdsa-sha2-nistp256"]);
+    expect(await t.recordedKeyTypes("db", 22)).toEqual([]);
+    expect(await t.recordedKeyTypes("unknown", 2200)).toEqual(["ecdsa-sha2-nistp256"]);
+  });
+
+  it("is empty when no file exists", async () => {
+    expect(await trust("yes").recordedKeyTypes("web", 22)).toEqual([]);
+  });
+
+  it("sees a key recorded by verify", async () => {
+    const t = trust("accept-new");
+    await t.verify("web", 22, ed25519.blob);
+    expect(await t.recordedKeyTypes("web", 22)).toEqual(["ssh-ed25519"]);
+  });
+});

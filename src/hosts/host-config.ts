@@ -1,0 +1,44 @@
+/** One saved host, as stored in hosts.json; field names match the MCP tool arguments. */
+export interface HostConfig {
+  host_id: string;
+  host: string;
+  port: number;
+  username: string;
+  password?: string;
+  /** Stored as given; may start with "~". */
+  keyPath?: string;
+  /** Pinned "SHA256:..." fingerprint, canonical (no '=' padding). */
+  hostKey?: string;
+  agentForward?: boolean;
+}
+
+/** What add-host accepts: a HostConfig whose port defaults to 22. */
+export type HostInput = {
+  host_id: string;
+  host: string;
+  port?: number;
+  username: string;
+  password?: string;
+  keyPath?: string;
+  hostKey?: string;
+  agentForward?: boolean;
+};
+
+/** What edit-host accepts: any fields but host_id; an empty password, keyPath or hostKey removes that field. */
+export type HostPatch = Partial<Omit<HostInput, "host_id">>;
+
+/** Fields edit-host may change, in the order they are stored and named in messages. */
+export const PATCHABLE_FIELDS = ["host", "port", "username", "password", "keyPath", "hostKey", "agentForward"] as const;
+
+/** Fields an empty string removes on edit. */
+export const CLEARABLE_FIELDS = ["password", "keyPath", "hostKey"] as const;
+
+/** A copy of `host` with its fields in the documented order, so hosts.json stays readable and diffs stay small. */
+export function canonicalHost(host: HostConfig): HostConfig {
+  const out: HostConfig = { host_id: host.host_id, host: host.host, port: host.port, username: host.username };
+  if (host.password !== undefined) out.password = host.password;
+  if (host.keyPath !== undefined) out.keyPath = host.keyPath;
+  if (host.hostKey !== undefined) out.hostKey = host.hostKey;
+  if (host.agentForward !== undefined) out.agentForward = host.agentForward;
+  return out;
+}

@@ -1,0 +1,84 @@
+import { SshMcpError } from "../errors.js";
+
+/** No saved host has this host_id. */
+export class HostNotFoundError extends SshMcpError {
+  readonly hostId: string;
+  readonly knownIds: string[];
+
+  constructor(hostId: string, knownIds: string[]) {
+    super(
+      knownIds.length === 0
+        ? `No host '${hostId}'. No hosts are saved yet. Add one with add-host.`
+        : `No host '${hostId}'. Known hosts: ${knownIds.join(", ")}. Add it with add-host.`,
+    );
+    this.hostId = hostId;
+    this.knownIds = knownIds;
+  }
+}
+
+/** add-host was given a host_id that is already saved. */
+export class DuplicateHostError extends SshMcpError {
+  readonly hostId: string;
+
+  constructor(hostId: string) {
+    super(`A host '${hostId}' already exists. Choose another host_id, or change it with edit-host.`);
+    this.hostId = hostId;
+  }
+}
+
+/** A host field failed validation; the message says what is wrong and what is accepted (never a password). */
+export class InvalidHostError extends SshMcpError {
+  /** The offending field, e.g. "port"; "patch" for an edit that changes nothing. */
+  readonly field: string;
+
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.field = field;
+  }
+}
+
+/** hosts.json exists but is not valid JSON or not of the documented shape; ssh-mcp leaves it untouched. */
+export class HostsFileError extends SshMcpError {
+  readonly file: string;
+  /** What is wrong, e.g. "is not valid JSON (syntax error at line 1, column 2)". */
+  readonly problem: string;
+
+  constructor(file: string, problem: string, cause?: unknown) {
+    super(`${file} ${problem}. Fix it by hand or move it away; ssh-mcp will not overwrite it.`, { cause });
+    this.file = file;
+    this.problem = problem;
+  }
+}
+
+/** hosts.json or its directory could not be read or written (permissions, disk full...). */
+export class HostStoreIoError extends SshMcpError {
+  readonly path: string;
+
+  constructor(path: string, action: string, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`Cannot ${action} ${path}: ${reason}. Check its permissions and free disk space.`, { cause });
+    this.path = path;
+  }
+}
+
+/** Another writer held hosts.json.lock for longer than the lock timeout. */
+export class HostStoreLockError extends SshMcpError {
+  readonly file: string;
+  readonly lockFile: string;
+  readonly timeoutMs: number;
+  /** Pid written in the lock file, when it could be read. */
+  readonly holderPid?: number;
+
+  constructor(file: string, details: { lockFile?: string; timeoutMs?: number; holderPid?: number } = {}) {
+    const { lockFile = `${file}.lock`, timeoutMs = 0, holderPid } = details;
+    const holder = holderPid === undefined ? "another process" : `process ${holderPid}`;
+    super(
+      `Could not lock ${file}${timeoutMs > 0 ? ` within ${timeoutMs} ms` : ""}: ${holder} holds ${lockFile}. ` +
+        `Try again; if no other ssh-mcp is running, delete ${lockFile}.`,
+    );
+    this.file = file;
+    this.lockFile = lockFile;
+    this.timeoutMs = timeoutMs;
+    if (holderPid !== undefined) this.holderPid = holderPid;
+  }
+}

@@ -1,0 +1,177 @@
+import { constants } from "node:fs";
+import { access, stat } from "node:fs/promises";
+import { resolve } from "node:path";
+import { normalizeFingerprint } from "../ssh/host-key.js";
+import { expandHome } from "./expand-home.js";
+import { CLEARABLE_FIELDS, PATCHABLE_FIELDS, canonicalHost, type HostConfig, type HostInput, type HostPatch } from "./host-config.js";
+import { InvalidHostError } from "./host-errors.js";
+
+type ClearableField = (typeof CLEARABLE_FIELDS)[number];
+
+/** A validated edit: fields to set (already canonical) and fields to remove. */
+export interface HostChanges {
+  set: Partial<Omit<HostConfig, "host_id">>;
+  unset: ClearableField[];
+}
+
+const MAX_HOST_ID_LENGTH = 64;
+// Whitespace or control characters in names break log lines, copy-pasted hints and ssh's own config syntax.
+const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
+
+/** Validate every field of a new host and return it as it will be stored (port defaulted, hostKey canonical). */
+export async function validateNewHost(input: HostInput, homeDir: string): Promise<HostConfig> {
+  if (typeof input !== "object" || input === null) {
+    throw new InvalidHostError("host_id", "Invalid host: expected an object with host_id, host and username.");
+  }
+  const host: HostConfig = {
+    host_id: checkHostId(input.host_id),
+    host: checkName("host", input.host, "the host name or IP address to connect to"),
+    port: input.port === undefined ? 22 : checkPort(input.port),
+    username: checkName("username", input.username, "the login name on the remote host"),
+  };
+  if (input.password !== undefined) host.password = checkPassword(input.password);
+  if (input.keyPath !== undefined) host.keyPath = await checkKeyPath(input.keyPath, homeDir);
+  if (input.hostKey !== undefined) host.hostKey = checkHostKey(input.hostKey);
+  if (input.agentForward !== undefined) host.agentForward = checkAgentForward(input.agentForward);
+  return host;
+}
+
+/** Validate the given (non-undefined) fields of an edit; an empty password, keyPath or hostKey means "remove it". */
+export async function validatePatch(patch: HostPatch, homeDir: string): Promise<HostChanges> {
+  if (typeof patch !== "object" || patch === null) throw nothingToChange();
+  // The type forbids it, but a client may still send one: renaming silently would orphan references to the old id.
+  if ((patch as { host_id?: unknown }).host_id !== undefined) {
+    throw new InvalidHostError(
+      "host_id",
+      "host_id cannot be changed by edit-host. Remove the host and add it again under the new host_id.",
+    );
+  }
+  if (PATCHABLE_FIELDS.every((field) => patch[field] === undefined)) throw nothingToChange();
+
+  const changes: HostChanges = { set: {}, unset: [] };
+  if (patch.host !== undefined) changes.set.host = checkName("host", patch.host, "the host name or IP address to connect to");
+  if (patch.port !== undefined) changes.set.port = checkPort(patch.port);
+  if (patch.username !== undefined) changes.set.username = checkName("username", patch.username, "the login name on the remote host");
+  if (patch.password === "") changes.unset.push("password");
+  else if (patch.password !== undefined) changes.set.password = checkPassword(patch.password);
+  if (patch.keyPath === "") changes.unset.push("keyPath");
+  else if (patch.keyPath !== undefined) changes.set.keyPath = await checkKeyPath(patch.keyPath, homeDir);
+  if (patch.hostKey === "") changes.unset.push("hostKey");
+  else if (patch.hostKey !== undefined) changes.set.hostKey = checkHostKey(patch.hostKey);
+  if (patch.agentForward !== undefined) changes.set.agentForward = checkAgentForward(patch.agentForward);
+  return changes;
+}
+
+/** The host with validated changes applied, fields in stored order. */
+export function applyChanges(host: HostConfig, changes: HostChanges): HostConfig {
+  const next: HostConfig = { ...host, ...changes.set };
+  for (const field of changes.unset) delete next[field];
+  return canonicalHost(next);
+}
+
+function nothingToChange(): InvalidHostError {
+  return new InvalidHostError(
+    "patch",
+    `Nothing to change: give at least one of ${PATCHABLE_FIELDS.join(", ")}.`,
+  );
+}
+
+/** A value quoted for a message, so stray whitespace is visible, and cut short so a pasted blob cannot flood it. */
+function show(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function checkString(field: string, value: unknown, what: string): string {
+  if (value === undefined || value === null) throw new InvalidHostError(field, `Invalid ${field}: it is required (${what}).`);
+  if (typeof value !== "string") throw new InvalidHostError(field, `Invalid ${field} ${show(value)}: must be a string (${what}).`);
+  if (value === "") throw new InvalidHostError(field, `Invalid ${field}: must not be empty (${what}).`);
+  return value;
+}
+
+function checkName(field: string, value: unknown, what: string): string {
+  const name = checkString(field, value, what);
+  if (WHITESPACE_OR_CONTROL.test(name)) {
+    throw new InvalidHostError(field, `Invalid ${field} ${show(name)}: must not contain whitespace or control characters.`);
+  }
+  return name;
+}
+
+function checkHostId(value: unknown): string {
+  const id = checkName("host_id", value, "a short name you choose for this host, e.g. \"web\"");
+  if (id.length > MAX_HOST_ID_LENGTH) {
+    throw new InvalidHostError("host_id", `Invalid host_id ${show(id)}: must be at most ${MAX_HOST_ID_LENGTH} characters.`);
+  }
+  // "." and ".." read like paths and would be confusing in messages and any future per-host files.
+  if (/^\.+$/.test(id)) throw new InvalidHostError("host_id", `Invalid host_id ${show(id)}: must not consist only of dots.`);
+  return id;
+}
+
+function checkPort(value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 65535) {
+    throw new InvalidHostError("port", `Invalid port ${show(value)}: must be an integer from 1 to 65535.`);
+  }
+  return value;
+}
+
+function checkPassword(value: unknown): string {
+  // Never echo the value: it is a secret even when malformed.
+  if (typeof value !== "string") throw new InvalidHostError("password", "Invalid password: must be a string.");
+  if (value === "") {
+    throw new InvalidHostError("password", "Invalid password: must not be empty. Omit password to use keyPath or ssh-agent.");
+  }
+  return value;
+}
+
+async function checkKeyPath(value: unknown, homeDir: string): Promise<string> {
+  const keyPath = checkString("keyPath", value, "the path of a private key file");
+  const resolved = resolve(expandHome(keyPath, homeDir));
+  const problem = await keyFileProblem(resolved);
+  if (problem) {
+    throw new InvalidHostError(
+      "keyPath",
+      `Invalid keyPath ${show(keyPath)} (resolved to ${resolved}): ${problem}. ` +
+        `Give the path of an existing private key, or omit keyPath to use ssh-agent.`,
+    );
+  }
+  return keyPath;
+}
+
+/** Why `file` cannot serve as a private key, or null when it is a readable regular file. */
+async function keyFileProblem(file: string): Promise<string | null> {
+  try {
+    const stats = await stat(file);
+    if (!stats.isFile()) return "not a regular file";
+    await access(file, constants.R_OK);
+    return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return "no such file";
+    if (code === "EACCES" || code === "EPERM") return "not readable by this process";
+    return `cannot be read (${code ?? String(error)})`;
+  }
+}
+
+function checkHostKey(value: unknown): string {
+  const canonical = typeof value === "string" ? normalizeFingerprint(value) : null;
+  if (canonical === null) {
+    throw new InvalidHostError(
+      "hostKey",
+      `Invalid hostKey ${show(value)}: not a SHA256 fingerprint. ` +
+        `Give it as "SHA256:" followed by 43 base64 characters, as ssh-keygen -lf prints it.`,
+    );
+  }
+  return canonical;
+}
+
+function checkAgentForward(value: unknown): boolean {
+  if (typeof value !== "boolean") {
+    throw new InvalidHostError("agentForward", `Invalid agentForward ${show(value)}: must be true or false.`);
+  }
+  return value;
+}

@@ -1,0 +1,70 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { SshMcpError } from "./errors.js";
+import type { StrictHostKeyChecking } from "./ssh/host-key-trust.js";
+
+/** Everything the server reads from its environment, checked once at start-up. */
+export interface Config {
+  /** ~/.ssh-mcp: hosts.json and known_hosts. */
+  dataDir: string;
+  /** ~/.ssh/known_hosts, read and never written. */
+  userKnownHostsFile: string;
+  strictHostKeys: StrictHostKeyChecking;
+  idleTimeoutMs: number;
+  execTimeoutMs: number;
+  maxOutputBytes: number;
+  connectTimeoutMs: number;
+  keepaliveIntervalMs: number;
+  keepaliveCountMax: number;
+  keyPassphrase?: string;
+  agentSocket?: string;
+}
+
+/** Defaults, documented in the README. */
+export const DEFAULTS = {
+  idleTimeoutMs: 2 * 60 * 60 * 1000,
+  execTimeoutMs: 60_000,
+  maxOutputBytes: 64 * 1024,
+  connectTimeoutMs: 20_000,
+  keepaliveIntervalMs: 5_000,
+  keepaliveCountMax: 3,
+} as const;
+
+/** Longest command accepted (a long heredoc that writes a file is legitimate). */
+export const MAX_COMMAND_BYTES = 512 * 1024;
+
+/** A setting in the environment that cannot be used. */
+export class ConfigError extends SshMcpError {}
+
+/** Read and check the environment; throws ConfigError naming the variable at fault. */
+export function readConfig(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): Config {
+  return {
+    dataDir: join(home, ".ssh-mcp"),
+    userKnownHostsFile: join(home, ".ssh", "known_hosts"),
+    strictHostKeys: strictHostKeys(env.SSH_MCP_STRICT_HOST_KEYS),
+    idleTimeoutMs: positiveInt(env, "SSH_MCP_IDLE_TIMEOUT_MS", DEFAULTS.idleTimeoutMs),
+    execTimeoutMs: positiveInt(env, "SSH_MCP_EXEC_TIMEOUT_MS", DEFAULTS.execTimeoutMs),
+    maxOutputBytes: positiveInt(env, "SSH_MCP_MAX_OUTPUT_BYTES", DEFAULTS.maxOutputBytes, 256),
+    connectTimeoutMs: positiveInt(env, "SSH_MCP_CONNECT_TIMEOUT_MS", DEFAULTS.connectTimeoutMs),
+    keepaliveIntervalMs: positiveInt(env, "SSH_MCP_KEEPALIVE_INTERVAL_MS", DEFAULTS.keepaliveIntervalMs),
+    keepaliveCountMax: positiveInt(env, "SSH_MCP_KEEPALIVE_COUNT_MAX", DEFAULTS.keepaliveCountMax),
+    keyPassphrase: env.SSH_MCP_KEY_PASSPHRASE,
+    agentSocket: env.SSH_AUTH_SOCK || undefined,
+  };
+}
+
+function strictHostKeys(value: string | undefined): StrictHostKeyChecking {
+  if (value === undefined || value === "") return "accept-new";
+  if (value === "accept-new" || value === "yes" || value === "no") return value;
+  throw new ConfigError(`SSH_MCP_STRICT_HOST_KEYS='${value}' is not valid: use accept-new (the default), yes or no.`);
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(`${name}='${raw}' is not valid: give a whole number of at least ${min} (default ${fallback}).`);
+  }
+  return value;
+}

@@ -1,0 +1,40 @@
+import { join } from "node:path";
+import { MAX_COMMAND_BYTES, type Config } from "./config.js";
+import { HostStore } from "./hosts/host-store.js";
+import { HostKeyTrust } from "./ssh/host-key-trust.js";
+import { SessionManager } from "./session/session-manager.js";
+
+/** The domain objects one process needs, built from a Config. */
+export interface Runtime {
+  store: HostStore;
+  trust: HostKeyTrust;
+  sessions: SessionManager;
+}
+
+/** Build the host store, host-key trust and session manager; knows nothing of MCP. */
+export function createRuntime(config: Config, log: (message: string) => void = () => undefined): Runtime {
+  const store = new HostStore({ dir: config.dataDir, warn: log });
+  const trust = new HostKeyTrust({
+    knownHostsFile: join(config.dataDir, "known_hosts"),
+    userKnownHostsFiles: [config.userKnownHostsFile],
+    policy: config.strictHostKeys,
+    warn: log,
+  });
+  const sessions = new SessionManager({
+    hosts: store,
+    connect: {
+      trust,
+      connectTimeoutMs: config.connectTimeoutMs,
+      keepaliveIntervalMs: config.keepaliveIntervalMs,
+      keepaliveCountMax: config.keepaliveCountMax,
+      keyPassphrase: config.keyPassphrase,
+      agentSocket: config.agentSocket,
+    },
+    idleTimeoutMs: config.idleTimeoutMs,
+    execTimeoutMs: config.execTimeoutMs,
+    maxOutputBytes: config.maxOutputBytes,
+    maxCommandBytes: MAX_COMMAND_BYTES,
+    log,
+  });
+  return { store, trust, sessions };
+}

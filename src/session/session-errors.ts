@@ -1,0 +1,69 @@
+import { SshMcpError } from "../errors.js";
+
+/** No live session has this id. */
+export class SessionNotFoundError extends SshMcpError {
+  constructor(
+    readonly sessionId: string,
+    readonly liveIds: string[],
+    /** Why the session is gone, when it existed and ended. */
+    readonly endedReason?: string,
+  ) {
+    const what = endedReason
+      ? `Session '${sessionId}' is gone: ${endedReason}.`
+      : `No session '${sessionId}'.`;
+    const live = liveIds.length ? ` Live sessions: ${liveIds.join(", ")}.` : "";
+    super(`${what}${live} Start a new one with start-session.`);
+  }
+}
+
+/** start-session was given an id already in use. */
+export class DuplicateSessionError extends SshMcpError {
+  constructor(readonly sessionId: string) {
+    super(`A session '${sessionId}' is already open. Choose another sessionId, or omit it to get a fresh UUID.`);
+  }
+}
+
+/** A command refused before anything was sent. */
+export class InvalidCommandError extends SshMcpError {}
+
+/** The command ran past its time limit and was interrupted. */
+export class CommandTimeoutError extends SshMcpError {
+  constructor(
+    readonly timeoutMs: number,
+    readonly output: string,
+    /** False when the command could not be stopped and the session had to be closed. */
+    readonly sessionKept: boolean,
+  ) {
+    const after = sessionKept
+      ? "It was interrupted; the session is still open with its working directory, variables and background jobs."
+      : "It could not be interrupted (it was running inside the shell itself), so the session was closed. Start a new one with start-session.";
+    super(
+      `Command timed out after ${timeoutMs} ms. ${after} For longer commands pass a larger timeout_ms, or run them in the background (nohup cmd > log 2>&1 &).` +
+        (output ? `\nOutput so far:\n${output}` : "\nNo output so far."),
+    );
+  }
+}
+
+/** The command was cancelled by the caller (for example the MCP client gave up). */
+export class CommandCancelledError extends SshMcpError {
+  constructor(readonly output: string) {
+    super(`Command cancelled and interrupted; the session is still open.${output ? `\nOutput so far:\n${output}` : ""}`);
+  }
+}
+
+/** The session's shell or connection ended, during a command or between commands. */
+export class SessionEndedError extends SshMcpError {
+  constructor(
+    readonly sessionId: string,
+    readonly reason: string,
+    readonly output: string,
+  ) {
+    super(
+      `Session '${sessionId}' ended: ${reason}. It has been removed; start a new one with start-session.` +
+        (output ? `\nOutput before it ended:\n${output}` : ""),
+    );
+  }
+}
+
+/** The remote login shell did not answer like a POSIX shell. */
+export class ShellStartError extends SshMcpError {}

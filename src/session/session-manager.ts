@@ -1,0 +1,176 @@
+import { v4 as uuidv4 } from "uuid";
+import type { HostConfig } from "../hosts/host-config.js";
+import { connect, type ConnectOptions } from "../ssh/connect.js";
+import { ShellSession, type CommandResult } from "./shell-session.js";
+import { DuplicateSessionError, InvalidCommandError, SessionNotFoundError } from "./session-errors.js";
+
+/** Where the manager finds saved hosts (a HostStore, or anything that resolves ids the same way). */
+export interface HostLookup {
+  get(hostId: string): Promise<HostConfig>;
+}
+
+/** Limits and collaborators of a SessionManager. */
+export interface SessionManagerOptions {
+  hosts: HostLookup;
+  connect: ConnectOptions;
+  idleTimeoutMs: number;
+  execTimeoutMs: number;
+  maxOutputBytes: number;
+  maxCommandBytes: number;
+  log?: (message: string) => void;
+}
+
+/** A live session as list-sessions shows it. */
+export interface SessionInfo {
+  sessionId: string;
+  hostId: string;
+  /** user@host:port */
+  target: string;
+  startedAt: string;
+  lastUsedAt: string;
+}
+
+/** Per-call options of exec. */
+export interface ExecOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+interface Entry {
+  info: SessionInfo;
+  shell: ShellSession;
+  idleTimer?: NodeJS.Timeout;
+  busy: number;
+}
+
+const ENDED_MEMORY = 256;
+const SESSION_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+
+/** Owns every session: one SSH connection and one shell each, with an inactivity timer. */
+export class SessionManager {
+  private readonly sessions = new Map<string, Entry>();
+  private readonly starting = new Set<string>();
+  /** Why recently ended sessions ended, so a late exec can say more than "not found". */
+  private readonly ended = new Map<string, string>();
+
+  constructor(private readonly options: SessionManagerOptions) {}
+
+  /** Connect to a saved host and open a shell; the id is a fresh UUID unless one is given. */
+  async start(hostId: string, sessionId?: string): Promise<SessionInfo> {
+    const id = sessionId ?? uuidv4();
+    if (!SESSION_ID.test(id)) {
+      throw new InvalidCommandError(
+        `Invalid sessionId '${id}': use 1 to 128 letters, digits or . _ : @ - (or omit it to get a UUID).`,
+      );
+    }
+    if (this.sessions.has(id) || this.starting.has(id)) throw new DuplicateSessionError(id);
+    const host = await this.options.hosts.get(hostId);
+    this.starting.add(id);
+    try {
+      const client = await connect(host, this.options.connect);
+      let shell: ShellSession;
+      try {
+        shell = await ShellSession.open(client, {
+          sessionId: id,
+          maxOutputBytes: this.options.maxOutputBytes,
+          startTimeoutMs: this.options.connect.connectTimeoutMs,
+        });
+      } catch (error) {
+        client.end();
+        throw error;
+      }
+      const now = new Date().toISOString();
+      const entry: Entry = {
+        info: { sessionId: id, hostId: host.host_id, target: `${host.username}@${host.host}:${host.port}`, startedAt: now, lastUsedAt: now },
+        shell,
+        busy: 0,
+      };
+      this.sessions.set(id, entry);
+      this.ended.delete(id);
+      shell.onEnd((reason) => this.forget(id, entry, reason));
+      this.armIdleTimer(entry);
+      this.options.log?.(`session ${id} started on ${entry.info.target}`);
+      return { ...entry.info };
+    } finally {
+      this.starting.delete(id);
+    }
+  }
+
+  /** Every live session. */
+  list(): SessionInfo[] {
+    return [...this.sessions.values()].map((e) => ({ ...e.info }));
+  }
+
+  /** Run a command in a session's shell, after any already queued there. Resolves with any exit code. */
+  async exec(sessionId: string, command: string, options: ExecOptions = {}): Promise<CommandResult> {
+    this.checkCommand(command);
+    const timeoutMs = options.timeoutMs ?? this.options.execTimeoutMs;
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
+      throw new InvalidCommandError(`Invalid timeout_ms ${timeoutMs}: give a whole number of milliseconds above 0.`);
+    }
+    const entry = this.entry(sessionId);
+    this.touch(entry, +1);
+    try {
+      return await entry.shell.run(command, timeoutMs, options.signal);
+    } finally {
+      this.touch(entry, -1);
+    }
+  }
+
+  /** Close a session and its connection. */
+  async close(sessionId: string): Promise<void> {
+    this.entry(sessionId).shell.close("it was closed with close-session");
+  }
+
+  /** Close every session (server shutdown). */
+  async closeAll(): Promise<void> {
+    for (const entry of [...this.sessions.values()]) entry.shell.close("the server shut down");
+  }
+
+  private entry(sessionId: string): Entry {
+    const entry = this.sessions.get(sessionId);
+    if (!entry) throw new SessionNotFoundError(sessionId, [...this.sessions.keys()], this.ended.get(sessionId));
+    return entry;
+  }
+
+  private checkCommand(command: string): void {
+    if (typeof command !== "string" || command.trim() === "") {
+      throw new InvalidCommandError("The command is empty. Give a shell command to run, such as 'ls -la'.");
+    }
+    if (command.includes("\0")) {
+      throw new InvalidCommandError("The command contains a NUL byte, which no shell can receive. Remove it and try again.");
+    }
+    const bytes = Buffer.byteLength(command, "utf8");
+    if (bytes > this.options.maxCommandBytes) {
+      throw new InvalidCommandError(
+        `The command is ${bytes} bytes; the limit is ${this.options.maxCommandBytes}. ` +
+          `Split it up, or copy large content over in several smaller commands.`,
+      );
+    }
+  }
+
+  // The idle clock runs only while no command is in flight, and restarts after each one.
+  private touch(entry: Entry, delta: number): void {
+    entry.busy += delta;
+    entry.info.lastUsedAt = new Date().toISOString();
+    clearTimeout(entry.idleTimer);
+    if (entry.busy === 0) this.armIdleTimer(entry);
+  }
+
+  private armIdleTimer(entry: Entry): void {
+    const ms = this.options.idleTimeoutMs;
+    entry.idleTimer = setTimeout(
+      () => entry.shell.close(`it was idle for ${ms} ms (SSH_MCP_IDLE_TIMEOUT_MS)`),
+      ms,
+    );
+    entry.idleTimer.unref();
+  }
+
+  private forget(id: string, entry: Entry, reason: string): void {
+    clearTimeout(entry.idleTimer);
+    if (this.sessions.get(id) === entry) this.sessions.delete(id);
+    this.ended.set(id, reason);
+    if (this.ended.size > ENDED_MEMORY) this.ended.delete(this.ended.keys().next().value!);
+    this.options.log?.(`session ${id} ended: ${reason}`);
+  }
+}

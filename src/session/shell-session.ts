@@ -1,0 +1,219 @@
+import { v4 as uuidv4 } from "uuid";
+import type { Client, ClientChannel } from "ssh2";
+import { CappedOutput } from "./capped-output.js";
+import { CommandStream } from "./command-stream.js";
+import { commandScript, commandTokens, initScript, interruptScript, killShellScript } from "./shell-script.js";
+import { CommandCancelledError, CommandTimeoutError, SessionEndedError, ShellStartError } from "./session-errors.js";
+
+/** Limits one shell works within. */
+export interface ShellOptions {
+  sessionId: string;
+  maxOutputBytes: number;
+  /** How long the shell may take to answer its first line. */
+  startTimeoutMs: number;
+  /** After an interrupt, how long to wait for the command to give the shell back. */
+  interruptGraceMs?: number;
+}
+
+/** What a finished command left behind. */
+export interface CommandResult {
+  exitCode: number;
+  output: string;
+}
+
+interface Running {
+  stream: CommandStream;
+  output: CappedOutput;
+  finished: () => void;
+}
+
+/**
+ * One SSH connection and one shell without a terminal: no prompt, no echo, no escape codes.
+ * Commands run one at a time in that shell, so cwd, variables and jobs carry over.
+ */
+export class ShellSession {
+  private queue: Promise<unknown> = Promise.resolve();
+  private running: Running | undefined;
+  private endReason: string | undefined;
+  /** Set while we stop the shell ourselves, so the end is reported as our doing. */
+  private stopping: string | undefined;
+  private exitStatus: number | undefined;
+  private readonly endListeners: Array<(reason: string) => void> = [];
+
+  private constructor(
+    private readonly client: Client,
+    private readonly channel: ClientChannel,
+    private readonly shellPid: number,
+    private readonly options: ShellOptions,
+  ) {
+    channel.on("data", (chunk: Buffer) => {
+      const run = this.running;
+      if (run && run.stream.push(chunk)) run.finished();
+    });
+    channel.on("exit", (code: number | null, signal?: string) => {
+      this.exitStatus = code ?? undefined;
+      if (signal) this.end(`the shell was killed by signal ${signal}`);
+    });
+    channel.on("close", () =>
+      this.end(this.exitStatus === undefined ? "the shell closed" : `the shell exited with status ${this.exitStatus}`),
+    );
+    client.on("close", () => this.end("the SSH connection was lost"));
+    client.on("error", (error: Error) => this.end(`the SSH connection failed (${error.message})`));
+  }
+
+  /** Open the shell on a connected client and wait until it answers. */
+  static async open(client: Client, options: ShellOptions): Promise<ShellSession> {
+    const channel = await new Promise<ClientChannel>((resolve, reject) =>
+      // `false`: no pseudo-terminal, so output is exactly what commands print.
+      client.shell(false, (error, ch) => (error ? reject(new ShellStartError(`Could not open a shell: ${error.message}`, { cause: error })) : resolve(ch))),
+    );
+    channel.stderr.resume(); // the shell's own stderr carries nothing we need; commands' stderr is merged
+    const readyToken = `__MCP_${uuidv4().replace(/-/g, "")}_R`;
+    const pid = await waitForReady(channel, readyToken, options.startTimeoutMs);
+    return new ShellSession(client, channel, pid, options);
+  }
+
+  /** True until the shell or the connection ends. */
+  get alive(): boolean {
+    return this.endReason === undefined;
+  }
+
+  /** Called once when the session ends, whoever ended it. */
+  onEnd(listener: (reason: string) => void): void {
+    this.endListeners.push(listener);
+  }
+
+  /** Run one command after those already queued; rejects with a typed error on timeout, cancel or a dying shell. */
+  run(command: string, timeoutMs: number, signal?: AbortSignal): Promise<CommandResult> {
+    const next = this.queue.then(() => this.runNow(command, timeoutMs, signal));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** End the shell and the connection. */
+  close(reason = "it was closed"): void {
+    this.end(reason);
+  }
+
+  private runNow(command: string, timeoutMs: number, signal?: AbortSignal): Promise<CommandResult> {
+    if (!this.alive) return Promise.reject(this.endedError(""));
+    if (signal?.aborted) return Promise.reject(new CommandCancelledError(""));
+    const id = uuidv4().replace(/-/g, "");
+    const output = new CappedOutput(this.options.maxOutputBytes);
+
+    return new Promise<CommandResult>((resolve, reject) => {
+      let interrupted: "timeout" | "cancel" | undefined;
+      let freeShell!: () => void;
+      const shellFree = new Promise<void>((r) => (freeShell = r));
+      const settle = (error?: Error) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        const at = this.endListeners.indexOf(onEnded);
+        if (at >= 0) this.endListeners.splice(at, 1);
+        this.running = undefined;
+        freeShell();
+        if (error) reject(error);
+        else if (interrupted === "timeout") reject(new CommandTimeoutError(timeoutMs, output.text(), true));
+        else if (interrupted === "cancel") reject(new CommandCancelledError(output.text()));
+        else resolve({ exitCode: stream.exitCode ?? -1, output: output.text() });
+      };
+      const stream = new CommandStream(commandTokens(id), (chunk) => output.push(chunk));
+      const onEnded = () => settle(this.endedError(output.text()));
+      const interrupt = (kind: "timeout" | "cancel") => {
+        if (interrupted || stream.done) return;
+        interrupted = kind;
+        void this.interrupt(stream, shellFree).then(async (stopped) => {
+          if (stopped) return;
+          // The shell itself is busy (a loop inside the shell): ending it is the only way back.
+          settle(kind === "timeout" ? new CommandTimeoutError(timeoutMs, output.text(), false) : new CommandCancelledError(output.text()));
+          this.stopping = "a command could not be interrupted, so its shell was stopped";
+          await this.sidecar(killShellScript(this.shellPid)).catch(() => undefined);
+          this.end(this.stopping);
+        });
+      };
+      const onAbort = () => interrupt("cancel");
+      const timer = setTimeout(() => interrupt("timeout"), timeoutMs);
+      signal?.addEventListener("abort", onAbort);
+      this.endListeners.push(onEnded);
+      this.running = { stream, output, finished: () => settle() };
+      this.channel.write(commandScript(id, command));
+    });
+  }
+
+  /** Stop the running command's processes; resolves true once the shell is free again. */
+  private async interrupt(stream: CommandStream, shellFree: Promise<void>): Promise<boolean> {
+    // Without the header the pre-existing jobs are unknown, so nothing is killed blindly.
+    const killed = stream.started
+      ? this.sidecar(interruptScript(this.shellPid, stream.jobs)).catch(() => undefined)
+      : Promise.resolve();
+    let graceTimer: NodeJS.Timeout | undefined;
+    const gaveUp = killed.then(
+      () => new Promise<boolean>((r) => (graceTimer = setTimeout(() => r(false), this.options.interruptGraceMs ?? 2000))),
+    );
+    const freed = await Promise.race([shellFree.then(() => true), gaveUp]);
+    clearTimeout(graceTimer);
+    return freed;
+  }
+
+  /** Run a short script on a second channel of the same connection (no new login). */
+  private sidecar(script: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(script, (error, ch) => {
+        if (error) return reject(error);
+        const guard = setTimeout(() => ch.close(), 10_000);
+        ch.on("close", () => {
+          clearTimeout(guard);
+          resolve();
+        });
+        ch.resume();
+        ch.stderr.resume();
+      });
+    });
+  }
+
+  private endedError(output: string): SessionEndedError {
+    return new SessionEndedError(this.options.sessionId, this.endReason ?? "it ended", output);
+  }
+
+  private end(reason: string): void {
+    if (this.endReason !== undefined) return;
+    this.endReason = this.stopping ?? reason;
+    this.channel.close();
+    this.client.end();
+    for (const listener of [...this.endListeners]) listener(this.endReason);
+  }
+}
+
+function waitForReady(channel: ClientChannel, token: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const needle = token;
+    const done = (error: Error | undefined, pid?: number) => {
+      clearTimeout(timer);
+      channel.removeListener("data", onData);
+      channel.removeListener("close", onClose);
+      if (error) reject(error);
+      else resolve(pid!);
+    };
+    const onData = (chunk: Buffer) => {
+      // Login scripts may print before our line; keep only enough to find it.
+      seen = (seen + chunk.toString("latin1")).slice(-4096);
+      const m = new RegExp(`${needle}(\\d+)\\n`).exec(seen);
+      if (m) done(undefined, Number(m[1]));
+    };
+    const onClose = () =>
+      done(new ShellStartError("The remote shell closed as soon as it started. Check the account's login shell and ~/.profile."));
+    const timer = setTimeout(
+      () =>
+        done(
+          new ShellStartError(
+            `The remote shell did not answer within ${timeoutMs} ms. ssh-mcp needs a POSIX login shell (sh, bash, zsh, dash, ksh) on the host.`,
+          ),
+        ),
+      timeoutMs,
+    );
+    channel.on("data", onData);
+    channel.on("close", onClose);
+    channel.write(initScript(token));
+  });
+}

@@ -1,0 +1,185 @@
+import { readFile } from "node:fs/promises";
+import { Client, utils, type ConnectConfig } from "ssh2";
+import type { HostConfig } from "../hosts/host-config.js";
+import { expandHome } from "../hosts/expand-home.js";
+import { SshMcpError } from "../errors.js";
+import type { HostKeyTrust } from "./host-key-trust.js";
+import { AuthenticationError, ConnectionError, CredentialsError } from "./connect-errors.js";
+
+/** What every connection shares: trust store, limits and the process's credentials. */
+export interface ConnectOptions {
+  trust: HostKeyTrust;
+  connectTimeoutMs: number;
+  keepaliveIntervalMs: number;
+  keepaliveCountMax: number;
+  /** Unlocks encrypted private keys (SSH_MCP_KEY_PASSPHRASE). */
+  keyPassphrase?: string;
+  /** The ssh-agent socket (SSH_AUTH_SOCK). */
+  agentSocket?: string;
+  homeDir?: string;
+}
+
+// ssh2's default order; a host's recorded key types are moved to the front, as OpenSSH does.
+const HOST_KEY_ALGORITHMS = [
+  "ssh-ed25519",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "rsa-sha2-512",
+  "rsa-sha2-256",
+  "ssh-rsa",
+];
+const ALGORITHMS_OF_KEY_TYPE: Record<string, string[]> = { "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] };
+
+/** Open an authenticated SSH connection to a saved host, verifying its host key first. */
+export async function connect(host: HostConfig, options: ConnectOptions): Promise<Client> {
+  const auth = await authConfig(host, options);
+  const preferred = (await options.trust.recordedKeyTypes(host.host, host.port)).flatMap(
+    (type) => ALGORITHMS_OF_KEY_TYPE[type] ?? [type],
+  );
+  const serverHostKey = [...new Set([...preferred, ...HOST_KEY_ALGORITHMS])].filter((a) =>
+    HOST_KEY_ALGORITHMS.includes(a),
+  );
+
+  let hostKeyError: unknown;
+  const config: ConnectConfig = {
+    host: host.host,
+    port: host.port,
+    username: host.username,
+    readyTimeout: options.connectTimeoutMs,
+    keepaliveInterval: options.keepaliveIntervalMs,
+    keepaliveCountMax: options.keepaliveCountMax,
+    algorithms: { serverHostKey: serverHostKey as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] },
+    hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+      options.trust.verify(host.host, host.port, key, host.hostKey).then(
+        () => verify(true),
+        (error: unknown) => {
+          hostKeyError = error;
+          verify(false);
+        },
+      );
+    },
+    ...auth,
+  };
+
+  const client = new Client();
+  return new Promise<Client>((resolve, reject) => {
+    const fail = (error: unknown) => {
+      client.removeAllListeners("ready");
+      client.end();
+      reject(hostKeyError ?? describeFailure(host, auth, error));
+    };
+    client.once("ready", () => {
+      client.removeListener("error", fail);
+      client.removeListener("close", onEarlyClose);
+      // Later failures also close the connection, which the session reports; an unheard
+      // 'error' event would crash the process.
+      client.on("error", () => undefined);
+      resolve(client);
+    });
+    client.once("error", fail);
+    const onEarlyClose = () => fail(new Error("connection closed before authentication finished"));
+    client.once("close", onEarlyClose);
+    if (auth.tryKeyboard) {
+      // Servers that run passwords through PAM ask for them as keyboard-interactive prompts.
+      client.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) =>
+        finish(prompts.map(() => host.password ?? "")),
+      );
+    }
+    client.connect(config);
+  });
+}
+
+type AuthConfig = Pick<ConnectConfig, "password" | "privateKey" | "passphrase" | "agent" | "agentForward" | "tryKeyboard">;
+
+async function authConfig(host: HostConfig, options: ConnectOptions): Promise<AuthConfig> {
+  const auth: AuthConfig = {};
+  if (host.keyPath) {
+    const path = expandHome(host.keyPath, options.homeDir);
+    const key = await readPrivateKey(host.keyPath, path);
+    const parsed = utils.parseKey(key, options.keyPassphrase);
+    if (parsed instanceof Error) throw keyError(host.keyPath, path, parsed, options.keyPassphrase !== undefined);
+    auth.privateKey = key;
+    if (options.keyPassphrase !== undefined) auth.passphrase = options.keyPassphrase;
+  }
+  if (host.password) {
+    auth.password = host.password;
+    auth.tryKeyboard = true;
+  }
+  if (!host.keyPath && !host.password) {
+    if (!options.agentSocket) {
+      throw new CredentialsError(
+        `Host '${host.host_id}' has no password or keyPath, so ssh-agent is used, but SSH_AUTH_SOCK is not set for ssh-mcp. ` +
+          `Start ssh-agent and pass SSH_AUTH_SOCK in the server's environment, or give the host a keyPath or password with edit-host.`,
+      );
+    }
+    auth.agent = options.agentSocket;
+  }
+  // Forwarding lets the remote side use our keys, so it is opt-in per host.
+  if (host.agentForward) {
+    if (!options.agentSocket) {
+      throw new CredentialsError(
+        `Host '${host.host_id}' asks for agentForward, but SSH_AUTH_SOCK is not set for ssh-mcp. Start ssh-agent and pass SSH_AUTH_SOCK, or turn agentForward off with edit-host.`,
+      );
+    }
+    auth.agent = options.agentSocket;
+    auth.agentForward = true;
+  }
+  return auth;
+}
+
+async function readPrivateKey(given: string, path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not readable" : `cannot be read (${code})`;
+    throw new CredentialsError(
+      `Key file ${given}${given === path ? "" : ` (${path})`} ${why}. Fix keyPath with edit-host, or clear it (keyPath "") to use ssh-agent.`,
+      { cause: error },
+    );
+  }
+}
+
+function keyError(given: string, path: string, error: Error, hadPassphrase: boolean): CredentialsError {
+  const where = `Key file ${given}${given === path ? "" : ` (${path})`}`;
+  if (/encrypted/i.test(error.message) && !hadPassphrase) {
+    return new CredentialsError(`${where} is encrypted. Set SSH_MCP_KEY_PASSPHRASE in the server's environment to unlock it.`, {
+      cause: error,
+    });
+  }
+  if (hadPassphrase && /passphrase|decrypt/i.test(error.message)) {
+    return new CredentialsError(`${where} could not be unlocked with SSH_MCP_KEY_PASSPHRASE: wrong passphrase?`, { cause: error });
+  }
+  return new CredentialsError(`${where} is not a private key ssh-mcp can use (${error.message}).`, { cause: error });
+}
+
+/** Turn ssh2's errors (level client-socket / client-timeout / client-authentication) into ours, once. */
+function describeFailure(host: HostConfig, auth: AuthConfig, error: unknown): SshMcpError {
+  const err = error as Error & { level?: string; code?: string };
+  const target = `${host.username}@${host.host}:${host.port}`;
+  if (err.level === "client-authentication") {
+    const tried = [auth.privateKey && "key", auth.password && "password", auth.agent && "agent"].filter(Boolean).join(", ");
+    return new AuthenticationError(
+      `Authentication failed for ${target} (tried: ${tried}). Check the username and credentials with edit-host.`,
+      { cause: err },
+    );
+  }
+  if (err.level === "client-timeout") {
+    return new ConnectionError(
+      `Timed out connecting to ${host.host}:${host.port} (no SSH handshake). Check that the host is reachable and runs sshd on that port.`,
+      { cause: err },
+    );
+  }
+  switch (err.code) {
+    case "ECONNREFUSED":
+      return new ConnectionError(`Connection refused by ${host.host}:${host.port}. Is sshd running there, and is the port right?`, { cause: err });
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return new ConnectionError(`Host name '${host.host}' could not be resolved. Check the host with edit-host.`, { cause: err });
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return new ConnectionError(`${host.host}:${host.port} is unreachable from here (${err.code}).`, { cause: err });
+  }
+  return new ConnectionError(`Could not connect to ${target}: ${err.message}.`, { cause: err });
+}

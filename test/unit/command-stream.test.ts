@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import { CappedOutput } from "../../src/session/capped-output.js";
+import { CommandStream, parseJobIds } from "../../src/session/command-stream.js";
+import { commandTokens, shellQuote } from "../../src/session/shell-script.js";
+
+const tokens = commandTokens("0123456789abcdef0123456789abcdef");
+const frame = (body: string | Buffer, status = 0, jobs = "") =>
+  Buffer.concat([Buffer.from(`${tokens.begin}\n${jobs}${tokens.jobs}\n`), Buffer.from(body), Buffer.from(`${tokens.end}${status}\n`)]);
+
+function feed(chunks: Buffer[]) {
+  const out: Buffer[] = [];
+  const stream = new CommandStream(tokens, (c) => out.push(Buffer.from(c)));
+  let done = false;
+  for (const c of chunks) done = stream.push(c);
+  return { done, stream, output: Buffer.concat(out) };
+}
+
+/** Every way of cutting `data` into two pieces, plus one byte at a time. */
+function splits(data: Buffer): Buffer[][] {
+  const ways: Buffer[][] = [];
+  for (let i = 1; i < data.length; i++) ways.push([data.subarray(0, i), data.subarray(i)]);
+  ways.push([...data].map((b) => Buffer.from([b])));
+  return ways;
+}
+
+describe("CommandStream", () => {
+  it("returns output without a trailing newline exactly, wherever the chunks are cut", () => {
+    const data = frame("héllo\nwörld ✓ no newline");
+    for (const chunks of splits(data)) {
+      const { done, stream, output } = feed(chunks);
+      expect(done).toBe(true);
+      expect(stream.exitCode).toBe(0);
+      expect(output.toString()).toBe("héllo\nwörld ✓ no newline");
+    }
+  });
+
+  it("reads the exit status and the background job ids from the header", () => {
+    const { stream, output } = feed([frame("x\n", 42, "123\n[1]  + 456 running    sleep 9\n")]);
+    expect(stream.exitCode).toBe(42);
+    expect(stream.jobs).toEqual([123, 456]);
+    expect(output.toString()).toBe("x\n");
+  });
+
+  it("drops late background output that arrives before the command's header", () => {
+    const { output } = feed([Buffer.from("stray output from a job\n"), frame("mine")]);
+    expect(output.toString()).toBe("mine");
+  });
+
+  it("is not fooled by output that looks like a marker of another command", () => {
+    const fake = `${commandTokens("ffffffffffffffffffffffffffffffff").end}0\n__MCP_${"0123456789abcdef"}_E0\n`;
+    const { stream, output } = feed([frame(fake, 3)]);
+    expect(stream.exitCode).toBe(3);
+    expect(output.toString()).toBe(fake);
+  });
+
+  it("waits for the status line before finishing", () => {
+    const data = frame("out", 7);
+    const { done } = feed([data.subarray(0, data.length - 2)]);
+    expect(done).toBe(false);
+  });
+
+  it("passes binary bytes through untouched", () => {
+    const bin = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    expect(feed([frame(bin)]).output.equals(bin)).toBe(true);
+  });
+});
+
+describe("CappedOutput", () => {
+  it("keeps everything under the cap", () => {
+    const out = new CappedOutput(100);
+    out.push(Buffer.from("a".repeat(60)));
+    out.push(Buffer.from("b".repeat(40)));
+    expect(out.text()).toBe("a".repeat(60) + "b".repeat(40));
+    expect(out.omittedBytes).toBe(0);
+  });
+
+  it("keeps the head and the tail and says how much it left out", () => {
+    const out = new CappedOutput(100);
+    for (let i = 0; i < 1000; i++) out.push(Buffer.from(String(i % 10).repeat(7)));
+    const text = out.text();
+    expect(out.totalBytes).toBe(7000);
+    expect(text.startsWith("0000000111")).toBe(true);
+    expect(text.endsWith("8889999999")).toBe(true);
+    expect(text).toContain("[ssh-mcp: 6900 bytes of output omitted; showing the first 50 and the last 50 of 7000 bytes]");
+  });
+
+  it("handles one chunk far larger than the cap", () => {
+    const out = new CappedOutput(10);
+    out.push(Buffer.from("0123456789".repeat(1000) + "END"));
+    expect(out.text().startsWith("01234")).toBe(true);
+    expect(out.text().endsWith("89END")).toBe(true);
+  });
+
+  it("never cuts a multi-byte character in half", () => {
+    const out = new CappedOutput(21);
+    out.push(Buffer.from("€".repeat(1000)));
+    expect(out.text()).not.toContain("\uFFFD");
+  });
+});
+
+describe("shellQuote and parseJobIds", () => {
+  it("quotes single quotes so the word cannot be broken out of", () => {
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+  });
+
+  it("parses bash and zsh job listings", () => {
+    expect(parseJobIds("12\n34\n")).toEqual([12, 34]);
+    expect(parseJobIds("[2]  - 99 running sleep 5\n")).toEqual([99]);
+  });
+});

@@ -1,0 +1,21 @@
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { HostStore } from "../hosts/host-store.js";
+import type { SessionManager } from "../session/session-manager.js";
+import { registerHostTools } from "./tools/host-tools.js";
+import { registerSessionTools } from "./tools/session-tools.js";
+
+/** What the MCP server is built from. */
+export interface ServerDeps {
+  store: HostStore;
+  sessions: SessionManager;
+  version: string;
+  log: (message: string) => void;
+}
+
+/** The MCP server with all eight tools, and the cleanup that closes every SSH connection. */
+export function createServer(deps: ServerDeps): { server: McpServer; cleanup: () => Promise<void> } {
+  const server = new McpServer({ name: "ssh-mcp", version: deps.version });
+  registerHostTools(server, deps.store, deps.log);
+  registerSessionTools(server, deps.sessions, deps.log);
+  return { server, cleanup: () => deps.sessions.closeAll() };
+}

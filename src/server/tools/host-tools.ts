@@ -1,0 +1,130 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { z } from "zod";
+import type { HostConfig } from "../../hosts/host-config.js";
+import type { HostStore } from "../../hosts/host-store.js";
+import { safely, textResult } from "../tool-result.js";
+
+const hostFields = {
+  host: z.string().describe("Host name or IP address to connect to"),
+  port: z.number().describe("SSH port, 1-65535 (default 22)"),
+  username: z.string().describe("Login user name"),
+  password: z.string().describe("Password (stored in ~/.ssh-mcp/hosts.json, mode 0600). Prefer keyPath or ssh-agent"),
+  keyPath: z.string().describe("Path to a private key; ~ is expanded. Encrypted keys are unlocked with SSH_MCP_KEY_PASSPHRASE"),
+  hostKey: z.string().describe("Pin the host key: a SHA256:... fingerprint as `ssh-keygen -lf` prints it"),
+  agentForward: z.boolean().describe("Forward the local ssh-agent to this host (default false)"),
+};
+
+/** How a host authenticates, as list-hosts shows it. */
+export function authKind(host: HostConfig): "key" | "password" | "agent" {
+  return host.keyPath ? "key" : host.password ? "password" : "agent";
+}
+
+function describeHost(host: HostConfig): string {
+  const extras = [`auth=${authKind(host)}`];
+  if (host.hostKey) extras.push(`hostKey=${host.hostKey} (pinned)`);
+  if (host.agentForward) extras.push("agentForward");
+  return `${host.host_id}\t${host.username}@${host.host}:${host.port}\t${extras.join("\t")}`;
+}
+
+/** add-host, list-hosts, edit-host, remove-host. */
+export function registerHostTools(server: McpServer, store: HostStore, log: (m: string) => void): void {
+  server.registerTool(
+    "add-host",
+    {
+      title: "Add SSH host",
+      description:
+        "Save an SSH host under a short id so sessions can be started on it. Auth: password, keyPath, or (with neither) the ssh-agent. Refuses an id that exists; use edit-host to change one.",
+      inputSchema: {
+        host_id: z.string().describe("Short unique id for this host, e.g. 'web1'"),
+        host: hostFields.host,
+        port: hostFields.port.optional(),
+        username: hostFields.username,
+        password: hostFields.password.optional(),
+        keyPath: hostFields.keyPath.optional(),
+        hostKey: hostFields.hostKey.optional(),
+        agentForward: hostFields.agentForward.optional(),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    safely(log, async (args) => {
+      const host = await store.add(args);
+      return textResult(`Added host '${host.host_id}': ${describeHost(host).split("\t").slice(1).join(", ")}.`);
+    }),
+  );
+
+  server.registerTool(
+    "list-hosts",
+    {
+      title: "List SSH hosts",
+      description: "List saved hosts: id, user@host:port and auth method (never a password). Use it to find a host_id for start-session.",
+      inputSchema: {},
+      outputSchema: {
+        hosts: z.array(
+          z.object({
+            host_id: z.string(),
+            host: z.string(),
+            port: z.number(),
+            username: z.string(),
+            auth: z.enum(["key", "password", "agent"]),
+            hostKeyPinned: z.boolean(),
+            agentForward: z.boolean(),
+          }),
+        ),
+      },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    safely(log, async () => {
+      const hosts = await store.list();
+      const text = hosts.length ? hosts.map(describeHost).join("\n") : "No hosts saved yet. Add one with add-host.";
+      return textResult(text, {
+        hosts: hosts.map((h) => ({
+          host_id: h.host_id,
+          host: h.host,
+          port: h.port,
+          username: h.username,
+          auth: authKind(h),
+          hostKeyPinned: h.hostKey !== undefined,
+          agentForward: h.agentForward === true,
+        })),
+      });
+    }),
+  );
+
+  server.registerTool(
+    "edit-host",
+    {
+      title: "Edit SSH host",
+      description:
+        "Change fields of a saved host; only the fields given change. An empty string for password, keyPath or hostKey removes it (e.g. to switch to ssh-agent). Open sessions keep their connection.",
+      inputSchema: {
+        host_id: z.string().describe("Id of the host to change"),
+        host: hostFields.host.optional(),
+        port: hostFields.port.optional(),
+        username: hostFields.username.optional(),
+        password: hostFields.password.optional(),
+        keyPath: hostFields.keyPath.optional(),
+        hostKey: hostFields.hostKey.optional(),
+        agentForward: hostFields.agentForward.optional(),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    safely(log, async ({ host_id, ...patch }) => {
+      const host = await store.edit(host_id, patch);
+      return textResult(`Updated host '${host.host_id}': ${describeHost(host).split("\t").slice(1).join(", ")}.`);
+    }),
+  );
+
+  server.registerTool(
+    "remove-host",
+    {
+      title: "Remove SSH host",
+      description: "Delete a saved host. Sessions already open on it stay open until closed.",
+      inputSchema: { host_id: z.string().describe("Id of the host to remove") },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    safely(log, async ({ host_id }) => {
+      const host = await store.remove(host_id);
+      return textResult(`Removed host '${host.host_id}'.`);
+    }),
+  );
+}

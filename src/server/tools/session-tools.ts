@@ -1,0 +1,94 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { z } from "zod";
+import type { SessionInfo, SessionManager } from "../../session/session-manager.js";
+import { safely, textResult } from "../tool-result.js";
+
+function describeSession(s: SessionInfo): string {
+  return `${s.sessionId}\t${s.hostId}\t${s.target}\tstarted ${s.startedAt}\tlast used ${s.lastUsedAt}`;
+}
+
+/** start-session, list-sessions, exec, close-session. */
+export function registerSessionTools(server: McpServer, sessions: SessionManager, log: (m: string) => void): void {
+  server.registerTool(
+    "start-session",
+    {
+      title: "Start SSH session",
+      description:
+        "Connect to a saved host and open a persistent shell. Returns the session id to pass to exec. Working directory, environment variables and background jobs persist between exec calls in one session.",
+      inputSchema: {
+        host_id: z.string().describe("Id of a saved host (see list-hosts)"),
+        sessionId: z.string().optional().describe("Id to give the session; a UUID is generated if omitted"),
+      },
+      outputSchema: { sessionId: z.string(), hostId: z.string(), target: z.string() },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    safely(log, async ({ host_id, sessionId }) => {
+      const s = await sessions.start(host_id, sessionId);
+      return textResult(s.sessionId, { sessionId: s.sessionId, hostId: s.hostId, target: s.target });
+    }),
+  );
+
+  server.registerTool(
+    "list-sessions",
+    {
+      title: "List SSH sessions",
+      description: "List live sessions: id, host id, user@host:port, when started and last used.",
+      inputSchema: {},
+      outputSchema: {
+        sessions: z.array(
+          z.object({ sessionId: z.string(), hostId: z.string(), target: z.string(), startedAt: z.string(), lastUsedAt: z.string() }),
+        ),
+      },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    },
+    safely(log, async () => {
+      const list = sessions.list();
+      const text = list.length ? list.map(describeSession).join("\n") : "No live sessions. Start one with start-session.";
+      return textResult(text, { sessions: list });
+    }),
+  );
+
+  server.registerTool(
+    "exec",
+    {
+      title: "Run command",
+      description:
+        "Run a shell command in a session and return its output (stdout and stderr together). stdin is empty, so nothing waits for input. " +
+        "A non-zero exit status is returned as an error with the status and output. Long output keeps its head and tail. " +
+        "Commands in one session run one at a time; use timeout_ms for long-running commands or run them in the background.",
+      inputSchema: {
+        session_id: z.string().describe("Session id from start-session"),
+        command: z.string().describe("Shell command line; may span several lines"),
+        timeout_ms: z
+          .number()
+          .int({ error: "timeout_ms must be a whole number of milliseconds" })
+          .positive({ error: "timeout_ms must be above 0" })
+          .optional()
+          .describe("Interrupt the command after this many milliseconds (default SSH_MCP_EXEC_TIMEOUT_MS, 60000)"),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
+    },
+    safely(log, async ({ session_id, command, timeout_ms }, extra) => {
+      const result = await sessions.exec(session_id, command, { timeoutMs: timeout_ms, signal: extra.signal });
+      if (result.exitCode === 0) return textResult(result.output);
+      const text = result.output
+        ? `Command failed with exit code ${result.exitCode}. Output:\n${result.output}`
+        : `Command failed with exit code ${result.exitCode} and printed nothing.`;
+      return { content: [{ type: "text", text }], isError: true };
+    }),
+  );
+
+  server.registerTool(
+    "close-session",
+    {
+      title: "Close SSH session",
+      description: "Close a session's shell and connection. Its working directory, variables and shell jobs are lost.",
+      inputSchema: { sessionId: z.string().describe("Id of the session to close") },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    },
+    safely(log, async ({ sessionId }) => {
+      await sessions.close(sessionId);
+      return textResult(`Closed session '${sessionId}'.`);
+    }),
+  );
+}

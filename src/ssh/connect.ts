@@ -1,10 +1,14 @@
 import { readFile } from "node:fs/promises";
-import { Client, utils, type ConnectConfig } from "ssh2";
+import ssh2, { type ConnectConfig } from "ssh2";
 import type { HostConfig } from "../hosts/host-config.js";
 import { expandHome } from "../hosts/expand-home.js";
 import { SshMcpError } from "../errors.js";
 import type { HostKeyTrust } from "./host-key-trust.js";
 import { AuthenticationError, ConnectionError, CredentialsError } from "./connect-errors.js";
+
+// ssh2 is CommonJS; Node only guarantees its default export to ESM importers.
+const { Client, utils } = ssh2;
+type Client = InstanceType<typeof Client>;
 
 /** What every connection shares: trust store, limits and the process's credentials. */
 export interface ConnectOptions {

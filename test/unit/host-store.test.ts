@@ -1,0 +1,573 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { writeFileAtomic } from "../../src/hosts/atomic-write.js";
+import {
+  DuplicateHostError,
+  HostNotFoundError,
+  HostsFileError,
+  HostStoreLockError,
+  InvalidHostError,
+} from "../../src/hosts/host-errors.js";
+import { HostStore, expandHome, type HostInput, type HostPatch } from "../../src/hosts/host-store.js";
+import { fingerprintSha256 } from "../../src/ssh/host-key.js";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const WRITER = join(ROOT, "test/support/host-store-writer.mjs");
+const POSIX = process.platform !== "win32";
+
+const FINGERPRINT = fingerprintSha256(Buffer.from("a host key blob"));
+const WEB: HostInput = { host_id: "web", host: "10.0.0.5", port: 22, username: "deploy", keyPath: "~/id_test" };
+
+let dir: string; // the store's directory, inside `home`
+let home: string; // a throwaway home holding the key file, for "~" expansion
+let warnings: string[];
+
+beforeEach(async () => {
+  home = await mkdtemp(join(tmpdir(), "ssh-mcp-hosts-"));
+  dir = join(home, ".ssh-mcp");
+  warnings = [];
+  await writeFile(join(home, "id_test"), "not really a key\n");
+});
+
+afterEach(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+function makeStore(options: { lockTimeoutMs?: number } = {}): HostStore {
+  return new HostStore({ dir, homeDir: home, warn: (m) => warnings.push(m), ...options });
+}
+
+function hostsFile(): string {
+  return join(dir, "hosts.json");
+}
+
+/** Bytes of hosts.json (null when absent) and the directory listing, to prove an operation touched nothing. */
+async function snapshot(): Promise<{ bytes: Buffer | null; entries: string[] }> {
+  const bytes = existsSync(hostsFile()) ? await readFile(hostsFile()) : null;
+  const entries = existsSync(dir) ? (await readdir(dir)).sort() : [];
+  return { bytes, entries };
+}
+
+async function writeHostsFile(text: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(hostsFile(), text, { mode: 0o600 });
+}
+
+async function mode(path: string): Promise<number> {
+  return (await stat(path)).mode & 0o777;
+}
+
+describe("round trip", () => {
+  it("adds, lists, gets, edits and removes a host, writing the documented JSON", async () => {
+    const store = makeStore();
+    expect(store.file).toBe(hostsFile());
+
+    expect(await store.add(WEB)).toEqual(WEB);
+    await store.add({ host_id: "api", host: "api.example.com", username: "ops", password: "s3cret", agentForward: true });
+    expect(await readFile(hostsFile(), "utf8")).toBe(
+      `{
+  "hosts": [
+    {
+      "host_id": "web",
+      "host": "10.0.0.5",
+      "port": 22,
+      "username": "deploy",
+      "keyPath": "~/id_test"
+    },
+    {
+      "host_id": "api",
+      "host": "api.example.com",
+      "port": 22,
+      "username": "ops",
+      "password": "s3cret",
+      "agentForward": true
+    }
+  ]
+}
+`,
+    );
+
+    expect((await store.list()).map((h) => h.host_id)).toEqual(["web", "api"]);
+    expect(await store.get("web")).toEqual(WEB);
+
+    const edited = await store.edit("web", { port: 2222 });
+    expect(edited).toEqual({ ...WEB, port: 2222 });
+    expect(await store.get("web")).toEqual(edited);
+
+    expect(await store.remove("web")).toEqual(edited);
+    expect(await store.list()).toEqual([
+      { host_id: "api", host: "api.example.com", port: 22, username: "ops", password: "s3cret", agentForward: true },
+    ]);
+    expect(JSON.parse(await readFile(hostsFile(), "utf8")).hosts).toHaveLength(1);
+  });
+
+  it("defaults port to 22, stores the hostKey without '=' padding and keeps keyPath as given", async () => {
+    const host = await makeStore().add({ host_id: "h", host: "::1", username: "u", keyPath: "~/id_test", hostKey: `${FINGERPRINT}=` });
+    expect(host).toEqual({ host_id: "h", host: "::1", port: 22, username: "u", keyPath: "~/id_test", hostKey: FINGERPRINT });
+  });
+
+  it("accepts an absolute keyPath and a 64-character host_id", async () => {
+    const id = "x".repeat(64);
+    const host = await makeStore().add({ host_id: id, host: "h", username: "u", keyPath: join(home, "id_test") });
+    expect(host.host_id).toBe(id);
+  });
+
+  it("treats a missing directory, a missing file and an empty file as no hosts", async () => {
+    const store = makeStore();
+    expect(await store.list()).toEqual([]);
+    expect(existsSync(dir)).toBe(false); // reading does not create anything
+    await writeHostsFile("");
+    expect(await store.list()).toEqual([]);
+    await store.add(WEB);
+    expect(await store.list()).toEqual([WEB]);
+  });
+
+  it("names the known hosts when get, edit or remove is given an unknown host_id", async () => {
+    const store = makeStore();
+    await expect(store.get("db1")).rejects.toThrow("No host 'db1'. No hosts are saved yet. Add one with add-host.");
+    await store.add(WEB);
+    await store.add({ ...WEB, host_id: "api" });
+    const before = await snapshot();
+    for (const attempt of [() => store.get("db1"), () => store.edit("db1", { port: 1 }), () => store.remove("db1")]) {
+      const error = await attempt().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HostNotFoundError);
+      expect((error as HostNotFoundError).message).toBe("No host 'db1'. Known hosts: web, api. Add it with add-host.");
+      expect((error as HostNotFoundError).knownIds).toEqual(["web", "api"]);
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe("expandHome", () => {
+  it("expands only a leading ~ or ~/ to the given home", () => {
+    expect(expandHome("~", "/h")).toBe("/h");
+    expect(expandHome("~/.ssh/id", "/h")).toBe(join("/h", ".ssh/id"));
+    expect(expandHome("~bob/.ssh/id", "/h")).toBe("~bob/.ssh/id");
+    expect(expandHome("/abs/~/x", "/h")).toBe("/abs/~/x");
+  });
+});
+
+describe("validation refuses bad input and leaves hosts.json unchanged", () => {
+  const base = { host_id: "new", host: "10.0.0.9", username: "u" };
+  const cases: Array<[string, unknown, typeof InvalidHostError | typeof DuplicateHostError, string]> = [
+    ["an empty host_id", { ...base, host_id: "" }, InvalidHostError, "host_id"],
+    ["a duplicate host_id", { ...base, host_id: "web" }, DuplicateHostError, "web"],
+    ["a host_id with a space", { ...base, host_id: "my host" }, InvalidHostError, "host_id"],
+    ["a host_id with a tab", { ...base, host_id: "my\thost" }, InvalidHostError, "host_id"],
+    ["a host_id with a control character", { ...base, host_id: "a\u0007b" }, InvalidHostError, "host_id"],
+    ["a host_id of 65 characters", { ...base, host_id: "x".repeat(65) }, InvalidHostError, "host_id"],
+    ["a host_id of only dots", { ...base, host_id: ".." }, InvalidHostError, "host_id"],
+    ["port 0", { ...base, port: 0 }, InvalidHostError, "port"],
+    ["port -1", { ...base, port: -1 }, InvalidHostError, "port"],
+    ["port 70000", { ...base, port: 70000 }, InvalidHostError, "port"],
+    ["port 22.5", { ...base, port: 22.5 }, InvalidHostError, "port"],
+    ["port given as a string", { ...base, port: "22" }, InvalidHostError, "port"],
+    ["a missing username", { host_id: "new", host: "h" }, InvalidHostError, "username"],
+    ["an empty username", { ...base, username: "" }, InvalidHostError, "username"],
+    ["a username with a space", { ...base, username: "a b" }, InvalidHostError, "username"],
+    ["a missing host", { host_id: "new", username: "u" }, InvalidHostError, "host"],
+    ["a host with a space", { ...base, host: "10.0.0.1 " }, InvalidHostError, "host"],
+    ["an empty password", { ...base, password: "" }, InvalidHostError, "password"],
+    ["a missing key file", { ...base, keyPath: "~/no_such_key" }, InvalidHostError, "keyPath"],
+    ["an empty keyPath", { ...base, keyPath: "" }, InvalidHostError, "keyPath"],
+    ["a keyPath that is a directory", { ...base, keyPath: "~" }, InvalidHostError, "keyPath"],
+    ["a hostKey that is not a fingerprint", { ...base, hostKey: "MD5:aa:bb" }, InvalidHostError, "hostKey"],
+    ["a hostKey one character short", { ...base, hostKey: FINGERPRINT.slice(0, -1) }, InvalidHostError, "hostKey"],
+    ["a non-boolean agentForward", { ...base, agentForward: "yes" }, InvalidHostError, "agentForward"],
+  ];
+
+  it.each(cases)("add refuses %s", async (_name, input, errorClass, field) => {
+    const store = makeStore();
+    await store.add(WEB);
+    const before = await snapshot();
+    const error = await store.add(input as HostInput).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(errorClass);
+    if (error instanceof InvalidHostError) expect(error.field).toBe(field);
+    else expect((error as DuplicateHostError).hostId).toBe(field);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("refuses invalid input before creating anything", async () => {
+    await expect(makeStore().add({ ...base, port: 0 })).rejects.toBeInstanceOf(InvalidHostError);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("says what is accepted, e.g. the port range", async () => {
+    await expect(makeStore().add({ ...base, port: 70000 })).rejects.toThrow(
+      "Invalid port 70000: must be an integer from 1 to 65535.",
+    );
+  });
+
+  it("names the given and the resolved key path and suggests ssh-agent", async () => {
+    const error = await makeStore().add({ ...base, keyPath: "~/no_such_key" }).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('"~/no_such_key"');
+    expect((error as Error).message).toContain(join(home, "no_such_key"));
+    expect((error as Error).message).toContain("omit keyPath to use ssh-agent");
+  });
+
+  it("refuses a duplicate host_id with a hint to use edit-host", async () => {
+    const store = makeStore();
+    await store.add(WEB);
+    await expect(store.add(WEB)).rejects.toThrow(
+      "A host 'web' already exists. Choose another host_id, or change it with edit-host.",
+    );
+  });
+
+  it("never puts a password in an error message", async () => {
+    const store = makeStore();
+    const bad = await store.add({ ...base, password: 12345 as unknown as string }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(InvalidHostError);
+    expect((bad as Error).message).not.toContain("12345");
+
+    await writeHostsFile('{"hosts": [{"host_id": "a", "password": "hunter2" "x"}]}');
+    const corrupt = await store.list().catch((e: unknown) => e);
+    expect(corrupt).toBeInstanceOf(HostsFileError);
+    expect((corrupt as Error).message).not.toContain("hunter2");
+    expect(String((corrupt as Error).cause ?? "")).not.toContain("hunter2");
+  });
+});
+
+describe("edit", () => {
+  const FULL: HostInput = { ...WEB, password: "pw", hostKey: FINGERPRINT, agentForward: false };
+
+  it("changes only the given fields", async () => {
+    const store = makeStore();
+    await store.add(FULL);
+    await store.add({ ...WEB, host_id: "other" });
+    const otherBefore = await store.get("other");
+
+    expect(await store.edit("web", { host: "10.0.0.6", username: "root", agentForward: true })).toEqual({
+      ...FULL,
+      host: "10.0.0.6",
+      username: "root",
+      agentForward: true,
+    });
+    expect(await store.edit("web", { port: 2200, password: undefined })).toMatchObject({ port: 2200, password: "pw" });
+    expect(await store.get("other")).toEqual(otherBefore);
+    expect((await store.list()).map((h) => h.host_id)).toEqual(["web", "other"]);
+  });
+
+  it("removes password, keyPath and hostKey when given as empty strings", async () => {
+    const store = makeStore();
+    await store.add(FULL);
+    expect(await store.edit("web", { password: "" })).not.toHaveProperty("password");
+    expect(await store.edit("web", { keyPath: "", hostKey: "" })).toEqual({
+      host_id: "web",
+      host: "10.0.0.5",
+      port: 22,
+      username: "deploy",
+      agentForward: false,
+    });
+    const stored = JSON.parse(await readFile(hostsFile(), "utf8")).hosts[0];
+    expect(Object.keys(stored)).toEqual(["host_id", "host", "port", "username", "agentForward"]);
+  });
+
+  it("switches from a key to a password and stores a new hostKey canonically", async () => {
+    const store = makeStore();
+    await store.add(WEB);
+    expect(await store.edit("web", { keyPath: "", password: "pw", hostKey: `${FINGERPRINT}=` })).toEqual({
+      host_id: "web",
+      host: "10.0.0.5",
+      port: 22,
+      username: "deploy",
+      password: "pw",
+      hostKey: FINGERPRINT,
+    });
+  });
+
+  it.each<[string, HostPatch]>([
+    ["an empty patch", {}],
+    ["a patch of only undefined fields", { host: undefined, port: undefined }],
+  ])("refuses %s and says what can be changed", async (_name, patch) => {
+    const store = makeStore();
+    await store.add(WEB);
+    const before = await snapshot();
+    const error = await store.edit("web", patch).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidHostError);
+    expect((error as Error).message).toBe(
+      "Nothing to change: give at least one of host, port, username, password, keyPath, hostKey, agentForward.",
+    );
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it.each<[string, HostPatch, string]>([
+    ["port 0", { port: 0 }, "port"],
+    ["port 65536", { port: 65536 }, "port"],
+    ["an empty host", { host: "" }, "host"],
+    ["a username with a space", { username: "a b" }, "username"],
+    ["a missing key file", { keyPath: "/no/such/key" }, "keyPath"],
+    ["a bad hostKey", { hostKey: "SHA256:short" }, "hostKey"],
+    ["a valid field next to an invalid one", { host: "fine", port: -1 }, "port"],
+    ["a host_id", { host_id: "renamed" } as HostPatch, "host_id"],
+  ])("refuses %s and leaves hosts.json unchanged", async (_name, patch, field) => {
+    const store = makeStore();
+    await store.add(WEB);
+    const before = await snapshot();
+    const error = await store.edit("web", patch).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidHostError);
+    expect((error as InvalidHostError).field).toBe(field);
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe.runIf(POSIX)("permissions", () => {
+  it("creates the directory (with parents) 0700 and hosts.json 0600, without warnings", async () => {
+    dir = join(home, "a", "b", ".ssh-mcp");
+    await makeStore().add(WEB);
+    expect(await mode(dir)).toBe(0o700);
+    expect(await mode(hostsFile())).toBe(0o600);
+    expect(warnings).toEqual([]);
+  });
+
+  it("tightens a 0755 directory to 0700 and warns once", async () => {
+    await mkdir(dir);
+    await chmod(dir, 0o755);
+    const store = makeStore();
+    await store.add(WEB);
+    expect(await mode(dir)).toBe(0o700);
+    await chmod(dir, 0o755);
+    await store.list();
+    expect(await mode(dir)).toBe(0o700);
+    expect(warnings).toEqual([`Tightened permissions of ${dir} to 0700 (it may hold passwords)`]);
+  });
+
+  it("tightens a 0644 hosts.json to 0600 on read and warns once", async () => {
+    const store = makeStore();
+    await store.add(WEB);
+    await chmod(hostsFile(), 0o644);
+    expect(await store.list()).toEqual([WEB]);
+    expect(await mode(hostsFile())).toBe(0o600);
+    await chmod(hostsFile(), 0o644);
+    await store.get("web");
+    expect(await mode(hostsFile())).toBe(0o600);
+    expect(warnings).toEqual([`Tightened permissions of ${hostsFile()} to 0600 (it may hold passwords)`]);
+  });
+
+  it("writes hosts.json 0600 even when it was found 0644", async () => {
+    await writeHostsFile('{"hosts": []}');
+    await chmod(hostsFile(), 0o644);
+    await makeStore().add(WEB);
+    expect(await mode(hostsFile())).toBe(0o600);
+    expect(warnings).toHaveLength(1);
+  });
+});
+
+describe("concurrent writers", () => {
+  beforeAll(ensureBuilt, 120_000);
+
+  it("keeps all 30 hosts from 30 concurrent adds on one store", async () => {
+    const store = makeStore();
+    const ids = Array.from({ length: 30 }, (_, i) => `h${i}`);
+    await Promise.all(ids.map((id) => store.add({ host_id: id, host: "h", username: "u" })));
+    expect((await store.list()).map((h) => h.host_id).sort()).toEqual([...ids].sort());
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
+  });
+
+  it("keeps all hosts from two stores on the same directory in one process", async () => {
+    const [a, b] = [makeStore(), makeStore()];
+    await Promise.all(
+      Array.from({ length: 15 }, (_, i) => [
+        a.add({ host_id: `a${i}`, host: "h", username: "u" }),
+        b.add({ host_id: `b${i}`, host: "h", username: "u" }),
+      ]).flat(),
+    );
+    expect(await a.list()).toHaveLength(30);
+  });
+
+  it("never shows a concurrent reader a partial or emptied file", async () => {
+    const writer = makeStore();
+    const reader = makeStore();
+    // Long values make each write bigger, widening the window a non-atomic write would expose.
+    const adds = Promise.all(
+      Array.from({ length: 40 }, (_, i) => writer.add({ host_id: `h${i}`, host: "h", username: "u", password: "p".repeat(4000) })),
+    );
+    let writing = true;
+    void adds.finally(() => (writing = false));
+    const counts: number[] = [];
+    try {
+      while (writing) counts.push((await reader.list()).length);
+    } finally {
+      // Let the writes finish even when a read failed, so cleanup does not race them.
+      await adds.catch(() => {});
+    }
+    await adds;
+    expect(counts.length).toBeGreaterThan(0);
+    // Each read sees some complete committed state, and states only grow.
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+  });
+
+  it("keeps all 50 hosts when two processes each add 25 at once", async () => {
+    const writers = [startWriter("p"), startWriter("q")];
+    await Promise.all(writers.map((w) => w.ready));
+    for (const w of writers) w.child.stdin!.write("go\n");
+    const results = await Promise.all(writers.map((w) => w.done));
+    expect(results).toEqual([
+      { code: 0, stderr: "" },
+      { code: 0, stderr: "" },
+    ]);
+    const parsed = JSON.parse(await readFile(hostsFile(), "utf8")) as { hosts: Array<{ host_id: string }> };
+    const ids = parsed.hosts.map((h) => h.host_id);
+    expect(ids).toHaveLength(50);
+    expect(new Set(ids).size).toBe(50);
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
+  }, 30_000);
+});
+
+describe("a corrupt hosts.json", () => {
+  const contents: Array<[string, string]> = [
+    ["is not JSON", "{not json"],
+    ["is truncated", '{"hosts": [{"host_id": "web",'],
+    ["has hosts as an object", '{"hosts": {}}'],
+    ["is an array", "[]"],
+    ["has a port given as a string", '{"hosts": [{"host_id": "web", "host": "h", "port": "22", "username": "u"}]}'],
+    [
+      "has a duplicate host_id",
+      '{"hosts": [{"host_id": "a", "host": "h", "port": 22, "username": "u"}, {"host_id": "a", "host": "h", "port": 22, "username": "u"}]}',
+    ],
+    ["has an unknown field", '{"hosts": [{"host_id": "a", "host": "h", "port": 22, "username": "u", "pasword": "x"}]}'],
+  ];
+  const operations: Array<[string, (store: HostStore) => Promise<unknown>]> = [
+    ["list", (s) => s.list()],
+    ["get", (s) => s.get("web")],
+    ["add", (s) => s.add({ host_id: "new", host: "h", username: "u" })],
+    ["edit", (s) => s.edit("web", { port: 2222 })],
+    ["remove", (s) => s.remove("web")],
+  ];
+
+  describe.each(contents)("that %s", (_name, text) => {
+    it.each(operations)("makes %s throw HostsFileError and stays byte-for-byte unchanged", async (_op, run) => {
+      await writeHostsFile(text);
+      const before = await snapshot();
+      const error = await run(makeStore()).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HostsFileError);
+      expect((error as HostsFileError).file).toBe(hostsFile());
+      expect((error as Error).message).toContain(hostsFile());
+      expect((error as Error).message).toContain("Fix it by hand or move it away; ssh-mcp will not overwrite it.");
+      expect(await snapshot()).toEqual(before);
+    });
+  });
+
+  it("points at where the JSON breaks", async () => {
+    await writeHostsFile('{\n  "hosts": [\n    {not json}\n  ]\n}\n');
+    await expect(makeStore().list()).rejects.toThrow(`${hostsFile()} is not valid JSON (syntax error at line 3, column 6).`);
+  });
+
+  it("names the offending field when the shape is wrong", async () => {
+    await writeHostsFile('{"hosts": [{"host_id": "web", "host": "h", "port": "22", "username": "u"}]}');
+    await expect(makeStore().list()).rejects.toThrow(/hosts\[0\]\.port/);
+  });
+});
+
+describe("the lock file", () => {
+  const lockFile = (): string => `${hostsFile()}.lock`;
+
+  async function holdLock(ageSeconds = 0): Promise<void> {
+    await writeHostsFile("");
+    await writeFile(lockFile(), "424242\n");
+    const when = Date.now() / 1000 - ageSeconds;
+    await utimes(lockFile(), when, when);
+  }
+
+  it("takes over a lock older than 30 s, left by a crashed writer", async () => {
+    await holdLock(31);
+    const started = Date.now();
+    await makeStore({ lockTimeoutMs: 2_000 }).add(WEB);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(await makeStore().list()).toEqual([WEB]);
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
+  });
+
+  it("makes add wait for a live lock and succeed once it is released", async () => {
+    await holdLock();
+    let settled = false;
+    const adding = makeStore().add(WEB).finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false);
+    expect(await readFile(hostsFile(), "utf8")).toBe("");
+    await unlink(lockFile());
+    expect(await adding).toEqual(WEB);
+    expect(await makeStore().list()).toEqual([WEB]);
+    expect(existsSync(lockFile())).toBe(false);
+  });
+
+  it("gives up after lockTimeoutMs with HostStoreLockError naming the holder, leaving hosts.json unchanged", async () => {
+    await holdLock();
+    const before = await snapshot();
+    const error = await makeStore({ lockTimeoutMs: 200 }).add(WEB).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HostStoreLockError);
+    expect((error as HostStoreLockError).holderPid).toBe(424242);
+    expect((error as Error).message).toContain(lockFile());
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("is released after a failed write", async () => {
+    const store = makeStore();
+    await store.add(WEB);
+    await expect(store.add(WEB)).rejects.toBeInstanceOf(DuplicateHostError);
+    await expect(store.remove("nope")).rejects.toBeInstanceOf(HostNotFoundError);
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
+  });
+});
+
+describe("atomic writes", () => {
+  it("replaces the file in one step with the requested mode", async () => {
+    await mkdir(dir);
+    const file = join(dir, "f.json");
+    await writeFile(file, "old", { mode: 0o644 });
+    await writeFileAtomic(file, "new", 0o600);
+    expect(await readFile(file, "utf8")).toBe("new");
+    if (POSIX) expect(await mode(file)).toBe(0o600);
+    expect(await readdir(dir)).toEqual(["f.json"]);
+  });
+
+  it("leaves no temp file behind when the rename fails", async () => {
+    // A non-empty directory where the file should be makes rename() fail after the temp file is written.
+    const target = join(dir, "hosts.json");
+    await mkdir(join(target, "inside"), { recursive: true });
+    await expect(writeFileAtomic(target, "data", 0o600)).rejects.toThrow();
+    expect(await readdir(dir)).toEqual(["hosts.json"]);
+  });
+});
+
+/** Rebuild build/ when any compiled file the writer script imports is missing or older than its source. */
+function ensureBuilt(): void {
+  const sources = [
+    ...readdirSync(join(ROOT, "src/hosts")).map((f) => `hosts/${f}`),
+    "errors.ts",
+    "ssh/host-key.ts",
+  ].filter((f) => f.endsWith(".ts"));
+  const stale = sources.some((f) => {
+    const built = join(ROOT, "build", f.replace(/\.ts$/, ".js"));
+    return !existsSync(built) || statSync(built).mtimeMs < statSync(join(ROOT, "src", f)).mtimeMs;
+  });
+  if (!stale) return;
+  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+  // Exit status ignored: tsc still emits when someone else's file has a type error; the writer only needs our modules.
+  spawnSync(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: ROOT, stdio: "ignore" });
+  if (!existsSync(join(ROOT, "build/hosts/host-store.js"))) throw new Error("tsc did not produce build/hosts/host-store.js");
+}
+
+/** Spawn the writer script adding `<prefix>-0..24`; resolves `ready` when it waits for "go", `done` when it exits. */
+function startWriter(prefix: string): {
+  child: ChildProcess;
+  ready: Promise<void>;
+  done: Promise<{ code: number | null; stderr: string }>;
+} {
+  const child = spawn(process.execPath, [WRITER, dir, prefix, "25"], { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const ready = new Promise<void>((resolveReady, reject) => {
+    child.stdout!.once("data", () => resolveReady());
+    child.once("exit", (code) => reject(new Error(`writer ${prefix} exited early (${code}): ${stderr}`)));
+  });
+  const done = new Promise<{ code: number | null; stderr: string }>((resolveDone) =>
+    child.once("exit", (code) => resolveDone({ code, stderr })),
+  );
+  return { child, ready, done };
+}

@@ -5,6 +5,8 @@ import type { StrictHostKeyChecking } from "./ssh/host-key-trust.js";
 
 /** Everything the server reads from its environment, checked once at start-up. */
 export interface Config {
+  /** The user's home: where ~ in keyPath points. */
+  homeDir: string;
   /** ~/.ssh-mcp: hosts.json and known_hosts. */
   dataDir: string;
   /** ~/.ssh/known_hosts, read and never written. */
@@ -39,6 +41,7 @@ export class ConfigError extends SshMcpError {}
 /** Read and check the environment; throws ConfigError naming the variable at fault. */
 export function readConfig(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): Config {
   return {
+    homeDir: home,
     dataDir: join(home, ".ssh-mcp"),
     userKnownHostsFile: join(home, ".ssh", "known_hosts"),
     strictHostKeys: strictHostKeys(env.SSH_MCP_STRICT_HOST_KEYS),

@@ -13,7 +13,7 @@ export interface Runtime {
 
 /** Build the host store, host-key trust and session manager; knows nothing of MCP. */
 export function createRuntime(config: Config, log: (message: string) => void = () => undefined): Runtime {
-  const store = new HostStore({ dir: config.dataDir, warn: log });
+  const store = new HostStore({ dir: config.dataDir, homeDir: config.homeDir, warn: log });
   const trust = new HostKeyTrust({
     knownHostsFile: join(config.dataDir, "known_hosts"),
     userKnownHostsFiles: [config.userKnownHostsFile],
@@ -29,6 +29,7 @@ export function createRuntime(config: Config, log: (message: string) => void = (
       keepaliveCountMax: config.keepaliveCountMax,
       keyPassphrase: config.keyPassphrase,
       agentSocket: config.agentSocket,
+      homeDir: config.homeDir,
     },
     idleTimeoutMs: config.idleTimeoutMs,
     execTimeoutMs: config.execTimeoutMs,

@@ -49,6 +49,12 @@ export class CommandStream {
     return this.done;
   }
 
+  /** Hand over output held back in case it began a token: the shell ended, no token is coming. */
+  flush(): void {
+    if (this.state === "body" && this.pending.length) this.onOutput(this.pending);
+    this.pending = Buffer.alloc(0);
+  }
+
   private readHeader(data: Buffer): Buffer {
     const start = data.indexOf(this.begin);
     if (start < 0) {

@@ -118,7 +118,10 @@ export class ShellSession {
         else resolve({ exitCode: stream.exitCode ?? -1, output: output.text() });
       };
       const stream = new CommandStream(commandTokens(id), (chunk) => output.push(chunk));
-      const onEnded = () => settle(this.endedError(output.text()));
+      const onEnded = () => {
+        stream.flush();
+        settle(this.endedError(output.text()));
+      };
       const interrupt = (kind: "timeout" | "cancel") => {
         if (interrupted || stream.done) return;
         interrupted = kind;

@@ -17,6 +17,8 @@ export interface ToolCall {
 export interface TestServer {
   client: Client;
   home: string;
+  /** The server process's pid. */
+  pid: number;
   /** What the server wrote to stderr so far. */
   stderr(): string;
   call(name: string, args?: Record<string, unknown>): Promise<ToolCall>;
@@ -46,6 +48,7 @@ export async function startServer(options: { env?: Record<string, string>; home?
   return {
     client,
     home,
+    pid: transport.pid!,
     stderr: () => stderr,
     call,
     async ok(name, args) {

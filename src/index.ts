@@ -30,6 +30,9 @@ async function main(): Promise<void> {
   process.stdin.on("close", shutdown);
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
+  // One bad event from a library must not take every open session down with the server.
+  process.on("uncaughtException", (error) => log(`internal error (kept running): ${error.stack ?? error.message}`));
+  process.on("unhandledRejection", (reason) => log(`internal error (kept running): ${String(reason)}`));
 
   await server.connect(new StdioServerTransport());
 }

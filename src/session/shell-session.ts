@@ -50,13 +50,16 @@ export class ShellSession {
       const run = this.running;
       if (run && run.stream.push(chunk)) run.finished();
     });
+    const exited = () =>
+      this.end(this.exitStatus === undefined ? "the shell closed" : `the shell exited with status ${this.exitStatus}`);
     channel.on("exit", (code: number | null, signal?: string) => {
       this.exitStatus = code ?? undefined;
-      if (signal) this.end(`the shell was killed by signal ${signal}`);
+      if (signal) return this.end(`the shell was killed by signal ${signal}`);
+      // sshd closes the channel only when every holder of the shell's stdout is gone, and a
+      // background job may hold it for hours: give in-flight output a moment, then end anyway.
+      setTimeout(exited, 300).unref();
     });
-    channel.on("close", () =>
-      this.end(this.exitStatus === undefined ? "the shell closed" : `the shell exited with status ${this.exitStatus}`),
-    );
+    channel.on("close", exited);
     client.on("close", () => this.end("the SSH connection was lost"));
     client.on("error", (error: Error) => this.end(`the SSH connection failed (${error.message})`));
   }

@@ -67,23 +67,22 @@ export async function connect(host: HostConfig, options: ConnectOptions): Promis
   };
 
   const client = new Client();
+  // ssh2 can emit more than one 'error' (and more after 'ready'); an unheard one would crash the
+  // process, so one listener stays for the client's whole life and only the first failure counts.
   return new Promise<Client>((resolve, reject) => {
+    let settled = false;
     const fail = (error: unknown) => {
-      client.removeAllListeners("ready");
+      if (settled) return;
+      settled = true;
       client.end();
       reject(hostKeyError ?? describeFailure(host, auth, error));
     };
+    client.on("error", fail);
+    client.once("close", () => fail(new Error("connection closed before authentication finished")));
     client.once("ready", () => {
-      client.removeListener("error", fail);
-      client.removeListener("close", onEarlyClose);
-      // Later failures also close the connection, which the session reports; an unheard
-      // 'error' event would crash the process.
-      client.on("error", () => undefined);
+      settled = true;
       resolve(client);
     });
-    client.once("error", fail);
-    const onEarlyClose = () => fail(new Error("connection closed before authentication finished"));
-    client.once("close", onEarlyClose);
     if (auth.tryKeyboard) {
       // Servers that run passwords through PAM ask for them as keyboard-interactive prompts.
       client.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) =>

@@ -75,3 +75,21 @@ describe("timeouts through MCP", () => {
     expect(await srv.ok("exec", { session_id: id, command: "pwd" })).toBe("/tmp\n");
   });
 });
+
+describe("cancellation", () => {
+  it("interrupts the command when the client cancels the call, and the session carries on", async () => {
+    const controller = new AbortController();
+    const call = srv.client
+      .callTool({ name: "exec", arguments: { session_id: id, command: "sleep 308" } }, undefined, { signal: controller.signal })
+      .catch((e: unknown) => e);
+    // Cancel once the command is really running on the host.
+    // No event says a remote process started, so poll for it (bounded).
+    const running = () => promisify(execFile)("pgrep", ["-f", "sleep 30[8]"]).then(() => true, () => false);
+    for (let i = 0; i < 100 && !(await running()); i++) await new Promise((r) => setTimeout(r, 50));
+    controller.abort();
+    expect(await call).toBeInstanceOf(Error);
+    // The next call on the session queues behind the interrupted one, so it returning proves the shell is free.
+    expect(await srv.ok("exec", { session_id: id, command: "echo free" })).toBe("free\n");
+    expect(await promisify(execFile)("pgrep", ["-f", "sleep 30[8]"]).then(() => "running", () => "stopped")).toBe("stopped");
+  });
+});

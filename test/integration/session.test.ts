@@ -320,3 +320,54 @@ describe("connection failures", () => {
     execFileSync("sh", ["-c", "pkill -f 'sleep 30[4]' || true"]);
   });
 });
+
+describe("dead peers and slow handshakes", () => {
+  it("notices a silent peer through keepalives and fails the running call", async () => {
+    const r = testRuntime(sshd, { SSH_MCP_KEEPALIVE_INTERVAL_MS: "300", SSH_MCP_KEEPALIVE_COUNT_MAX: "2" });
+    try {
+      await r.addHost();
+      const s = (await r.sessions.start("test")).sessionId;
+      const pid = Number((await r.sessions.exec(s, "echo $PPID")).output.trim());
+      const pending = r.sessions.exec(s, "sleep 306", { timeoutMs: 60_000 }).catch((e: unknown) => e);
+      process.kill(pid, "SIGSTOP"); // the connection stays up but nothing answers
+      try {
+        const started = Date.now();
+        const error = await pending;
+        expect(error).toBeInstanceOf(SessionEndedError);
+        expect((error as Error).message).toMatch(/connection/);
+        expect(Date.now() - started).toBeLessThan(15_000);
+        expect(r.sessions.list()).toEqual([]);
+      } finally {
+        process.kill(pid, "SIGKILL");
+        execFileSync("sh", ["-c", "pkill -f 'sleep 30[6]' || true"]);
+      }
+    } finally {
+      await r.dispose();
+    }
+  });
+
+  it("bounds a handshake that never comes with SSH_MCP_CONNECT_TIMEOUT_MS", async () => {
+    const { createServer } = await import("node:net");
+    const silent = createServer(() => undefined); // accepts TCP, never speaks SSH
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const r = testRuntime(sshd, { SSH_MCP_CONNECT_TIMEOUT_MS: "500" });
+    try {
+      await r.addHost("silent", { port: (silent.address() as { port: number }).port });
+      const started = Date.now();
+      await expect(r.sessions.start("silent")).rejects.toThrow(/Timed out connecting/);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      await r.dispose();
+      silent.close();
+    }
+  });
+
+  it("ends the session when the shell exits even if a background job still holds its output", async () => {
+    const own = (await rt.sessions.start("test")).sessionId;
+    await run("sleep 307 &", undefined, own);
+    const started = Date.now();
+    await expect(run("exit 0", undefined, own)).rejects.toThrow(/exited with status 0/);
+    expect(Date.now() - started).toBeLessThan(5000);
+    execFileSync("sh", ["-c", "pkill -f 'sleep 30[7]' || true"]);
+  });
+});

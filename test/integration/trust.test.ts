@@ -1,0 +1,260 @@
+// Host-key trust and agent forwarding against a real OpenSSH sshd, through the domain objects (no MCP).
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  HostKeyMismatchError,
+  HostKeyPinMismatchError,
+  UnknownHostKeyError,
+  createRuntime,
+  readConfig,
+  type Runtime,
+} from "../../src/lib.js";
+import { startAgent, type TestAgent } from "../support/agent.js";
+import { fingerprintOf, startSshd, type TestSshd } from "../support/sshd.js";
+
+interface TestRuntime extends Runtime {
+  home: string;
+  /** What the runtime logged (the server's stderr lines). */
+  logs: string[];
+}
+
+const runtimes: TestRuntime[] = [];
+
+/** A runtime on a fresh temp HOME (or the given one), as the server would build it from `env`. */
+function makeRuntime(env: Record<string, string> = {}, home = mkdtempSync(join(tmpdir(), "ssh-mcp-trust-home-"))): TestRuntime {
+  const logs: string[] = [];
+  const runtime = { ...createRuntime(readConfig(env, home), (m) => logs.push(m)), home, logs };
+  runtimes.push(runtime);
+  return runtime;
+}
+
+afterEach(async () => {
+  for (const runtime of runtimes.splice(0)) {
+    await runtime.sessions.closeAll();
+    rmSync(runtime.home, { recursive: true, force: true });
+  }
+});
+
+/** "<type> <base64>" of a .pub file, without its comment. */
+function publicKey(pubPath: string): string {
+  const [type, base64] = readFileSync(pubPath, "utf8").trim().split(" ");
+  return `${type} ${base64}`;
+}
+
+function knownHostsOf(home: string): string {
+  return join(home, ".ssh-mcp", "known_hosts");
+}
+
+/** Write a ~/.ssh/known_hosts holding `lines`, hashed with `ssh-keygen -H` as many distributions configure it. */
+function writeHashedUserKnownHosts(home: string, lines: string[]): string {
+  const file = join(home, ".ssh", "known_hosts");
+  mkdirSync(join(home, ".ssh"), { recursive: true, mode: 0o700 });
+  writeFileSync(file, lines.join("\n") + "\n", { mode: 0o600 });
+  execFileSync("ssh-keygen", ["-q", "-H", "-f", file], { stdio: "ignore" });
+  rmSync(`${file}.old`, { force: true });
+  return file;
+}
+
+/** Start a session, prove the shell answers, and close it. */
+async function connectOnce(runtime: Runtime, hostId: string): Promise<void> {
+  const session = await runtime.sessions.start(hostId);
+  const result = await runtime.sessions.exec(session.sessionId, "echo ok", { timeoutMs: 10_000 });
+  expect(result).toEqual({ exitCode: 0, output: "ok\n" });
+  await runtime.sessions.close(session.sessionId);
+}
+
+async function startFailure(runtime: Runtime, hostId: string): Promise<Error> {
+  const error = await runtime.sessions.start(hostId).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  if (!error) throw new Error(`start-session on '${hostId}' was expected to fail but connected`);
+  return error;
+}
+
+let sshd: TestSshd;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+});
+
+afterAll(async () => {
+  await sshd?.cleanup();
+});
+
+function keyHost(hostId: string, target: TestSshd = sshd) {
+  return { host_id: hostId, host: target.host, port: target.port, username: target.user, keyPath: target.keyPath };
+}
+
+describe("first contact under accept-new", () => {
+  it("records the key in ~/.ssh-mcp/known_hosts as '[127.0.0.1]:<port> ssh-ed25519 <key>' and never creates ~/.ssh/known_hosts", async () => {
+    const runtime = makeRuntime();
+    await runtime.store.add(keyHost("web"));
+
+    await connectOnce(runtime, "web");
+
+    expect(readFileSync(knownHostsOf(runtime.home), "utf8")).toBe(`[127.0.0.1]:${sshd.port} ${publicKey(sshd.hostKeyPath + ".pub")}\n`);
+    expect(existsSync(join(runtime.home, ".ssh", "known_hosts"))).toBe(false);
+    expect(runtime.logs.join("\n")).toContain(`Permanently added '[127.0.0.1]:${sshd.port}'`);
+  });
+
+  it("does not record a host it already knows a second time", async () => {
+    const runtime = makeRuntime();
+    await runtime.store.add(keyHost("web"));
+
+    await connectOnce(runtime, "web");
+    await connectOnce(runtime, "web");
+
+    expect(readFileSync(knownHostsOf(runtime.home), "utf8").trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("a host whose key changed", () => {
+  let moved: TestSshd;
+  let home: string;
+  let oldFingerprint: string;
+  let newFingerprint: string;
+
+  beforeAll(async () => {
+    moved = await startSshd();
+    home = mkdtempSync(join(tmpdir(), "ssh-mcp-trust-home-"));
+    // Not makeRuntime(): afterEach would delete this home, and the key it records is the point.
+    const first = createRuntime(readConfig({}, home));
+    await first.store.add(keyHost("web", moved));
+    await connectOnce(first, "web");
+    oldFingerprint = fingerprintOf(moved.hostKeyPath + ".pub");
+    await moved.restart({ newHostKey: true });
+    newFingerprint = fingerprintOf(moved.hostKeyPath + ".pub");
+  });
+
+  afterAll(async () => {
+    await moved?.cleanup();
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  it("is refused with HostKeyMismatchError naming the offered fingerprint, the known_hosts line and a way out", async () => {
+    expect(newFingerprint).not.toBe(oldFingerprint);
+    const runtime = createRuntime(readConfig({}, home));
+
+    const error = await startFailure(runtime, "web");
+
+    expect(error).toBeInstanceOf(HostKeyMismatchError);
+    const mismatch = error as HostKeyMismatchError;
+    expect(mismatch.fingerprint).toBe(newFingerprint);
+    expect(mismatch.file).toBe(knownHostsOf(home));
+    expect(mismatch.line).toBe(1);
+    expect(mismatch.message).toContain(newFingerprint);
+    expect(mismatch.message).toContain(`${knownHostsOf(home)}:1`);
+    expect(mismatch.message).toContain("ssh-keygen -R");
+    expect(mismatch.message).toContain("hostKey=");
+    expect(runtime.sessions.list()).toEqual([]);
+  });
+
+  it.each([
+    ["without padding", ""],
+    ["with '=' padding", "="],
+  ])("is accepted once the new fingerprint is pinned (%s), leaving known_hosts as it was", async (_, padding) => {
+    const runtime = createRuntime(readConfig({}, home));
+    const before = readFileSync(knownHostsOf(home));
+    await runtime.store.edit("web", { hostKey: newFingerprint + padding });
+    try {
+      await connectOnce(runtime, "web");
+      expect((await runtime.store.get("web")).hostKey).toBe(newFingerprint);
+    } finally {
+      await runtime.store.edit("web", { hostKey: "" });
+    }
+    expect(readFileSync(knownHostsOf(home))).toEqual(before);
+  });
+
+  it("refuses a wrong pin even when known_hosts records exactly the key the server offers", async () => {
+    const runtime = makeRuntime();
+    mkdirSync(join(runtime.home, ".ssh-mcp"), { mode: 0o700 });
+    writeFileSync(knownHostsOf(runtime.home), `[127.0.0.1]:${moved.port} ${publicKey(moved.hostKeyPath + ".pub")}\n`, { mode: 0o600 });
+    await runtime.store.add({ ...keyHost("web", moved), hostKey: oldFingerprint });
+
+    const error = await startFailure(runtime, "web");
+
+    expect(error).toBeInstanceOf(HostKeyPinMismatchError);
+    expect((error as HostKeyPinMismatchError).fingerprint).toBe(newFingerprint);
+    expect(error.message).toContain(oldFingerprint);
+    // Without the pin the same known_hosts entry is enough: it was the pin that refused.
+    await runtime.store.edit("web", { hostKey: "" });
+    await connectOnce(runtime, "web");
+  });
+});
+
+describe("SSH_MCP_STRICT_HOST_KEYS=yes", () => {
+  it("starts a session to a host known only from a hashed entry in ~/.ssh/known_hosts, leaving that file byte for byte", async () => {
+    const runtime = makeRuntime({ SSH_MCP_STRICT_HOST_KEYS: "yes" });
+    const userFile = writeHashedUserKnownHosts(runtime.home, [`[127.0.0.1]:${sshd.port} ${publicKey(sshd.hostKeyPath + ".pub")}`]);
+    const before = readFileSync(userFile);
+    expect(before.toString()).toMatch(/^\|1\|/);
+    expect(before.toString()).not.toContain("127.0.0.1");
+    await runtime.store.add(keyHost("web"));
+
+    await connectOnce(runtime, "web");
+
+    expect(readFileSync(userFile)).toEqual(before);
+    expect(existsSync(knownHostsOf(runtime.home))).toBe(false);
+  });
+
+  it("refuses a host no known_hosts file mentions, showing the fingerprint it offered, and records nothing", async () => {
+    const runtime = makeRuntime({ SSH_MCP_STRICT_HOST_KEYS: "yes" });
+    // The same key under another port: hashed names cover host and port, so this does not vouch for ours.
+    const userFile = writeHashedUserKnownHosts(runtime.home, [`[127.0.0.1]:${sshd.port + 1} ${publicKey(sshd.hostKeyPath + ".pub")}`]);
+    const before = readFileSync(userFile);
+    await runtime.store.add(keyHost("web"));
+
+    const error = await startFailure(runtime, "web");
+
+    expect(error).toBeInstanceOf(UnknownHostKeyError);
+    const fingerprint = fingerprintOf(sshd.hostKeyPath + ".pub");
+    expect((error as UnknownHostKeyError).fingerprint).toBe(fingerprint);
+    expect(error.message).toContain(fingerprint);
+    expect(readFileSync(userFile)).toEqual(before);
+    expect(existsSync(knownHostsOf(runtime.home))).toBe(false);
+    expect(runtime.sessions.list()).toEqual([]);
+  });
+});
+
+describe("agent forwarding", () => {
+  let agent: TestAgent;
+
+  beforeAll(async () => {
+    agent = await startAgent(sshd.dir, sshd.keyPath);
+  });
+
+  afterAll(() => agent?.stop());
+
+  /** A host with neither password nor keyPath, so the agent authenticates. */
+  async function agentSession(agentForward?: boolean): Promise<{ runtime: TestRuntime; sessionId: string }> {
+    const runtime = makeRuntime({ SSH_AUTH_SOCK: agent.socket });
+    await runtime.store.add({ host_id: "web", host: sshd.host, port: sshd.port, username: sshd.user, ...(agentForward === undefined ? {} : { agentForward }) });
+    const { sessionId } = await runtime.sessions.start("web");
+    return { runtime, sessionId };
+  }
+
+  it("authenticates with the agent but does not forward it by default", async () => {
+    const { runtime, sessionId } = await agentSession();
+
+    const result = await runtime.sessions.exec(sessionId, 'echo "[$SSH_AUTH_SOCK]"', { timeoutMs: 10_000 });
+
+    expect(result).toEqual({ exitCode: 0, output: "[]\n" });
+  });
+
+  it("forwards the agent when the host has agentForward: true, so the remote ssh-add lists our key", async () => {
+    const { runtime, sessionId } = await agentSession(true);
+
+    const socket = await runtime.sessions.exec(sessionId, 'echo "[$SSH_AUTH_SOCK]"', { timeoutMs: 10_000 });
+    const keys = await runtime.sessions.exec(sessionId, "ssh-add -l", { timeoutMs: 10_000 });
+
+    expect(socket.exitCode).toBe(0);
+    expect(socket.output).toMatch(/^\[\/\S+\]\n$/);
+    expect(socket.output).not.toContain(agent.socket);
+    expect(keys.exitCode).toBe(0);
+    expect(keys.output).toContain(fingerprintOf(sshd.keyPath + ".pub"));
+  });
+});

@@ -16,12 +16,24 @@ function shellQuote(value: string): string {
   return /^[A-Za-z0-9_\/.~:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The server offered a key that differs from the one recorded in a known_hosts file. */
-export class HostKeyMismatchError extends SshMcpError {
+/** A host key we refused; carries what the server offered. */
+export abstract class HostKeyError extends SshMcpError {
   readonly host: string;
   readonly port: number;
   readonly keyType: string;
   readonly fingerprint: string;
+
+  constructor(offered: OfferedKey, message: string) {
+    super(message);
+    this.host = offered.host;
+    this.port = offered.port;
+    this.keyType = offered.keyType;
+    this.fingerprint = offered.fingerprint;
+  }
+}
+
+/** The server offered a key that differs from the one recorded in a known_hosts file. */
+export class HostKeyMismatchError extends HostKeyError {
   readonly file: string;
   readonly line: number;
   /** Type of the recorded key; differs from `keyType` when the server did not offer the recorded type. */
@@ -35,15 +47,12 @@ export class HostKeyMismatchError extends SshMcpError {
         ? `the server offered ${keyType} ${fingerprint}, but ${file}:${line} records a different key`
         : `the server offered ${keyType} ${fingerprint} but ${file}:${line} records a ${recordedKeyType} key, and the server did not offer that type`;
     super(
+      details,
       `Host key for ${name} has changed: ${what}. ` +
         `This could be an attack (man-in-the-middle) or the host was reinstalled. ` +
         `If you trust the new key, remove line ${line} from ${file} (ssh-keygen -R ${shellQuote(name)} -f ${shellQuote(file)}) ` +
         `or pin it with edit-host hostKey="${fingerprint}".`,
     );
-    this.host = host;
-    this.port = port;
-    this.keyType = keyType;
-    this.fingerprint = fingerprint;
     this.file = file;
     this.line = line;
     this.recordedKeyType = recordedKeyType;
@@ -51,72 +60,49 @@ export class HostKeyMismatchError extends SshMcpError {
 }
 
 /** Strict checking ("yes") met a host that no known_hosts file mentions. */
-export class UnknownHostKeyError extends SshMcpError {
-  readonly host: string;
-  readonly port: number;
-  readonly keyType: string;
-  readonly fingerprint: string;
-
+export class UnknownHostKeyError extends HostKeyError {
   constructor(details: OfferedKey) {
     const { host, port, keyType, fingerprint } = details;
-    const name = knownHostName(host, port);
     super(
-      `Host ${name} is not known and SSH_MCP_STRICT_HOST_KEYS=yes refuses unknown hosts. ` +
+      details,
+      `Host ${knownHostName(host, port)} is not known and SSH_MCP_STRICT_HOST_KEYS=yes refuses unknown hosts. ` +
         `It offered ${keyType} ${fingerprint}. ` +
         `If that is the right key, pin it with edit-host hostKey="${fingerprint}" or add it to ~/.ssh-mcp/known_hosts ` +
         `(or run with SSH_MCP_STRICT_HOST_KEYS=accept-new).`,
     );
-    this.host = host;
-    this.port = port;
-    this.keyType = keyType;
-    this.fingerprint = fingerprint;
   }
 }
 
 /** The server's key does not match the fingerprint pinned for the host. */
-export class HostKeyPinMismatchError extends SshMcpError {
-  readonly host: string;
-  readonly port: number;
-  readonly keyType: string;
+export class HostKeyPinMismatchError extends HostKeyError {
   /** The pin as configured (normalised when it was a valid fingerprint). */
   readonly expected: string;
-  readonly fingerprint: string;
 
   constructor(details: OfferedKey & { expected: string }) {
     const { host, port, keyType, fingerprint, expected } = details;
     super(
+      details,
       `Host key for ${knownHostName(host, port)} does not match its pin: expected ${expected}, ` +
         `the server offered ${keyType} ${fingerprint}. ` +
         `If the host's key really changed (check it out of band), update the pin with edit-host hostKey="${fingerprint}".`,
     );
-    this.host = host;
-    this.port = port;
-    this.keyType = keyType;
     this.expected = expected;
-    this.fingerprint = fingerprint;
   }
 }
 
 /** The server offered a key that a known_hosts file marks @revoked. */
-export class RevokedHostKeyError extends SshMcpError {
-  readonly host: string;
-  readonly port: number;
-  readonly keyType: string;
-  readonly fingerprint: string;
+export class RevokedHostKeyError extends HostKeyError {
   readonly file: string;
   readonly line: number;
 
   constructor(details: OfferedKey & { file: string; line: number }) {
     const { host, port, keyType, fingerprint, file, line } = details;
     super(
+      details,
       `Host key for ${knownHostName(host, port)} is revoked: the server offered ${keyType} ${fingerprint}, ` +
         `which ${file}:${line} marks @revoked. Do not connect to this host until its owner installs a new key; ` +
         `a revoked key may be in an attacker's hands.`,
     );
-    this.host = host;
-    this.port = port;
-    this.keyType = keyType;
-    this.fingerprint = fingerprint;
     this.file = file;
     this.line = line;
   }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SERVER_PATH, startServer, type TestServer, type ToolCall } from "../support/mcp.js";
-import { createPasswordUser, fingerprintOf, keygen, startSshd, type TestSshd } from "../support/sshd.js";
+import { createPasswordUser, fingerprintOf, keygen, startSshd, type TestSshd, keyHostArgs, publicKeyOf } from "../support/sshd.js";
 
 const IS_ROOT = process.getuid?.() === 0;
 
@@ -44,11 +44,7 @@ function mode(path: string): number {
   return statSync(path).mode & 0o777;
 }
 
-/** "<type> <base64>" of a .pub file, without its comment. */
-function publicKey(pubPath: string): string {
-  const [type, base64] = readFileSync(pubPath, "utf8").trim().split(" ");
-  return `${type} ${base64}`;
-}
+
 
 let sshd: TestSshd;
 
@@ -60,9 +56,7 @@ afterAll(async () => {
   await sshd?.cleanup();
 });
 
-function keyHost(hostId: string, target: TestSshd = sshd) {
-  return { host_id: hostId, host: target.host, port: target.port, username: target.user, keyPath: target.keyPath };
-}
+const keyHost = (hostId: string, target: TestSshd = sshd) => keyHostArgs(target, hostId);
 
 async function startSession(server: TestServer, hostId: string): Promise<string> {
   const result = await server.call("start-session", { host_id: hostId });
@@ -138,7 +132,7 @@ describe("SSH_MCP_STRICT_HOST_KEYS=no", () => {
     mkdirSync(keyDir);
     keygen(join(keyDir, "host"));
     mkdirSync(join(home, ".ssh-mcp"), { mode: 0o700 });
-    writeFileSync(join(home, ".ssh-mcp", "known_hosts"), `[127.0.0.1]:${sshd.port} ${publicKey(join(keyDir, "host.pub"))}\n`, { mode: 0o600 });
+    writeFileSync(join(home, ".ssh-mcp", "known_hosts"), `[127.0.0.1]:${sshd.port} ${publicKeyOf(join(keyDir, "host.pub"))}\n`, { mode: 0o600 });
     return home;
   }
 

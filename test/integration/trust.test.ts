@@ -13,7 +13,7 @@ import {
   type Runtime,
 } from "../../src/lib.js";
 import { startAgent, type TestAgent } from "../support/agent.js";
-import { fingerprintOf, startSshd, type TestSshd } from "../support/sshd.js";
+import { fingerprintOf, startSshd, type TestSshd, keyHostArgs, publicKeyOf } from "../support/sshd.js";
 
 interface TestRuntime extends Runtime {
   home: string;
@@ -38,11 +38,7 @@ afterEach(async () => {
   }
 });
 
-/** "<type> <base64>" of a .pub file, without its comment. */
-function publicKey(pubPath: string): string {
-  const [type, base64] = readFileSync(pubPath, "utf8").trim().split(" ");
-  return `${type} ${base64}`;
-}
+
 
 function knownHostsOf(home: string): string {
   return join(home, ".ssh-mcp", "known_hosts");
@@ -85,9 +81,7 @@ afterAll(async () => {
   await sshd?.cleanup();
 });
 
-function keyHost(hostId: string, target: TestSshd = sshd) {
-  return { host_id: hostId, host: target.host, port: target.port, username: target.user, keyPath: target.keyPath };
-}
+const keyHost = (hostId: string, target: TestSshd = sshd) => keyHostArgs(target, hostId);
 
 describe("first contact under accept-new", () => {
   it("records the key in ~/.ssh-mcp/known_hosts as '[127.0.0.1]:<port> ssh-ed25519 <key>' and never creates ~/.ssh/known_hosts", async () => {
@@ -96,7 +90,7 @@ describe("first contact under accept-new", () => {
 
     await connectOnce(runtime, "web");
 
-    expect(readFileSync(knownHostsOf(runtime.home), "utf8")).toBe(`[127.0.0.1]:${sshd.port} ${publicKey(sshd.hostKeyPath + ".pub")}\n`);
+    expect(readFileSync(knownHostsOf(runtime.home), "utf8")).toBe(`[127.0.0.1]:${sshd.port} ${publicKeyOf(sshd.hostKeyPath + ".pub")}\n`);
     expect(existsSync(join(runtime.home, ".ssh", "known_hosts"))).toBe(false);
     expect(runtime.logs.join("\n")).toContain(`Permanently added '[127.0.0.1]:${sshd.port}'`);
   });
@@ -172,7 +166,7 @@ describe("a host whose key changed", () => {
   it("refuses a wrong pin even when known_hosts records exactly the key the server offers", async () => {
     const runtime = makeRuntime();
     mkdirSync(join(runtime.home, ".ssh-mcp"), { mode: 0o700 });
-    writeFileSync(knownHostsOf(runtime.home), `[127.0.0.1]:${moved.port} ${publicKey(moved.hostKeyPath + ".pub")}\n`, { mode: 0o600 });
+    writeFileSync(knownHostsOf(runtime.home), `[127.0.0.1]:${moved.port} ${publicKeyOf(moved.hostKeyPath + ".pub")}\n`, { mode: 0o600 });
     await runtime.store.add({ ...keyHost("web", moved), hostKey: oldFingerprint });
 
     const error = await startFailure(runtime, "web");
@@ -189,7 +183,7 @@ describe("a host whose key changed", () => {
 describe("SSH_MCP_STRICT_HOST_KEYS=yes", () => {
   it("starts a session to a host known only from a hashed entry in ~/.ssh/known_hosts, leaving that file byte for byte", async () => {
     const runtime = makeRuntime({ SSH_MCP_STRICT_HOST_KEYS: "yes" });
-    const userFile = writeHashedUserKnownHosts(runtime.home, [`[127.0.0.1]:${sshd.port} ${publicKey(sshd.hostKeyPath + ".pub")}`]);
+    const userFile = writeHashedUserKnownHosts(runtime.home, [`[127.0.0.1]:${sshd.port} ${publicKeyOf(sshd.hostKeyPath + ".pub")}`]);
     const before = readFileSync(userFile);
     expect(before.toString()).toMatch(/^\|1\|/);
     expect(before.toString()).not.toContain("127.0.0.1");
@@ -204,7 +198,7 @@ describe("SSH_MCP_STRICT_HOST_KEYS=yes", () => {
   it("refuses a host no known_hosts file mentions, showing the fingerprint it offered, and records nothing", async () => {
     const runtime = makeRuntime({ SSH_MCP_STRICT_HOST_KEYS: "yes" });
     // The same key under another port: hashed names cover host and port, so this does not vouch for ours.
-    const userFile = writeHashedUserKnownHosts(runtime.home, [`[127.0.0.1]:${sshd.port + 1} ${publicKey(sshd.hostKeyPath + ".pub")}`]);
+    const userFile = writeHashedUserKnownHosts(runtime.home, [`[127.0.0.1]:${sshd.port + 1} ${publicKeyOf(sshd.hostKeyPath + ".pub")}`]);
     const before = readFileSync(userFile);
     await runtime.store.add(keyHost("web"));
 

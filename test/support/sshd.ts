@@ -186,3 +186,14 @@ export function createPasswordUser(): { username: string; password: string; remo
 export function fingerprintOf(pubPath: string): string {
   return execFileSync("ssh-keygen", ["-l", "-E", "sha256", "-f", pubPath], { encoding: "utf8" }).split(" ")[1]!;
 }
+
+/** add-host arguments for this sshd with key auth. */
+export function keyHostArgs(sshd: TestSshd, hostId: string, extra: Record<string, unknown> = {}) {
+  return { host_id: hostId, host: sshd.host, port: sshd.port, username: sshd.user, keyPath: sshd.keyPath, ...extra };
+}
+
+/** "<type> <base64>" of a .pub file, without its comment. */
+export function publicKeyOf(pubPath: string): string {
+  const [type, base64] = readFileSync(pubPath, "utf8").trim().split(" ");
+  return `${type} ${base64}`;
+}

@@ -64,9 +64,9 @@ export class SessionManager {
       );
     }
     if (this.sessions.has(id) || this.starting.has(id)) throw new DuplicateSessionError(id);
-    const host = await this.options.hosts.get(hostId);
-    this.starting.add(id);
+    this.starting.add(id); // before any await, so two concurrent starts cannot both take the id
     try {
+      const host = await this.options.hosts.get(hostId);
       const client = await connect(host, this.options.connect);
       let shell: ShellSession;
       try {

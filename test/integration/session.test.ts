@@ -176,6 +176,13 @@ describe("concurrency", () => {
     expect(results.map((r) => r.output)).toEqual(Array.from({ length: 10 }, (_, i) => `call-${i}\n`));
   });
 
+  it("gives a requested session id to only one of two concurrent starts", async () => {
+    const results = await Promise.allSettled([rt.sessions.start("test", "twin"), rt.sessions.start("test", "twin")]);
+    expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+    expect(String((results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason)).toMatch(/already open/);
+    await rt.sessions.close("twin");
+  });
+
   it("runs 20 sessions in parallel, independently", async () => {
     const ids = await Promise.all(Array.from({ length: 20 }, () => rt.sessions.start("test").then((s) => s.sessionId)));
     const started = Date.now();

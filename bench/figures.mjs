@@ -1,0 +1,176 @@
+// The measurements. Each function returns plain numbers; report.mjs turns them into the table.
+// Every loop has a fixed count.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer } from "./mcp.mjs";
+import { freshSsh, rawShell, sshPipedToWc, startControlMaster } from "./ssh.mjs";
+import { MB, now, procStatus, summary, timeRuns, withPeakRss } from "./stats.mjs";
+import { createRuntime, readConfig } from "../build/lib.js";
+
+const progress = (message) => process.stderr.write(`bench: ${message}\n`);
+
+// The wrapper ssh-mcp sends around each command. Internal to the build, so a refactor that
+// moves it only drops the diagnostic row that uses it.
+const commandScript = await import("../build/session/shell-script.js").then(
+  (m) => m.commandScript,
+  () => undefined,
+);
+
+/**
+ * Figures 1-4. exec, the MCP no-op and the bare ssh2 shell (plus two diagnostics) take turns
+ * call by call, so load from anything else on the machine falls on all of them alike.
+ */
+export async function latency(sshd, n) {
+  const server = await startServer(sshd);
+  const raw = await rawShell(sshd);
+  const home = mkdtempSync(join(tmpdir(), "ssh-mcp-bench-home-"));
+  const runtime = createRuntime(readConfig({}, home));
+  try {
+    const sid = await server.startSession();
+    await runtime.store.add({ host_id: "bench", host: sshd.host, port: sshd.port, username: sshd.user, keyPath: sshd.keyPath });
+    const direct = await runtime.sessions.start("bench");
+    const tokenId = () => `bench${Math.random().toString(16).slice(2)}`;
+    const fns = {
+      exec: () => server.exec(sid, "true"),
+      noop: () => server.ok("list-sessions"),
+      shell: () => raw.send(),
+      // The session layer without MCP or stdio: SessionManager in this process.
+      direct: () => runtime.sessions.exec(direct.sessionId, "true"),
+      // The same shell round trip, but carrying ssh-mcp's per-command wrapper.
+      ...(commandScript && { wrapped: () => raw.send(commandScript(tokenId(), "true").trimEnd()) }),
+    };
+    const times = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
+    progress(`exec, MCP no-op, ssh2 shell and diagnostics: ${n.warmup} warm-up + ${n.latency} each, interleaved`);
+    for (let i = 0; i < n.warmup + n.latency; i++) {
+      for (const [name, fn] of Object.entries(fns)) {
+        const t0 = now();
+        await fn();
+        if (i >= n.warmup) times[name].push(now() - t0);
+      }
+    }
+    await runtime.sessions.closeAll();
+
+    progress(`fresh ssh x ${n.freshSsh}`);
+    const fresh = summary(await timeRuns(n.freshSsh, () => freshSsh(sshd, "true"), 2));
+
+    progress(`ControlMaster ssh -S x ${n.controlMaster}`);
+    const cm = await startControlMaster(sshd);
+    let mux;
+    try {
+      mux = summary(await timeRuns(n.controlMaster, () => cm.run("true"), 5));
+    } finally {
+      await cm.stop();
+    }
+
+    progress(`start-session / close-session x ${n.startSession}`);
+    const starts = [];
+    const closes = [];
+    for (let i = 0; i < n.startSession; i++) {
+      let t0 = now();
+      const id = await server.startSession();
+      starts.push(now() - t0);
+      t0 = now();
+      await server.closeSession(id);
+      closes.push(now() - t0);
+    }
+    return {
+      ...Object.fromEntries(Object.entries(times).map(([k, v]) => [k, summary(v)])),
+      fresh,
+      mux,
+      start: summary(starts),
+      close: summary(closes),
+    };
+  } finally {
+    await runtime.sessions.closeAll();
+    rmSync(home, { recursive: true, force: true });
+    raw.close();
+    await server.close();
+  }
+}
+
+const bigOutput = (bytes) => `head -c ${bytes} /dev/zero | tr '\\0' x`;
+
+/** Figure 5. A fresh server per size, so every size's peak is measured from the same baseline. */
+export async function outputScaling(sshd, sizes) {
+  const results = [];
+  for (const size of sizes) {
+    progress(`output ${size.label} x ${size.runs}`);
+    const server = await startServer(sshd);
+    let exec;
+    let growth;
+    let baseline;
+    try {
+      const sid = await server.startSession();
+      // Warm the paths a big output takes (cap buffers, JIT) before taking the baseline.
+      for (let i = 0; i < 5; i++) await server.exec(sid, bigOutput(256 * 1024));
+      baseline = procStatus(server.pid, "VmRSS");
+      const times = [];
+      const { peak } = await withPeakRss(server.pid, async () => {
+        for (let i = 0; i < size.runs; i++) {
+          const t0 = now();
+          const text = await server.exec(sid, bigOutput(size.bytes), 120_000);
+          times.push(now() - t0);
+          checkOutput(text, size.bytes);
+        }
+      });
+      exec = summary(times);
+      growth = peak - baseline;
+    } finally {
+      await server.close();
+    }
+    const plainTimes = [];
+    for (let i = 0; i < size.runs; i++) {
+      const t0 = now();
+      const count = await sshPipedToWc(sshd, bigOutput(size.bytes));
+      plainTimes.push(now() - t0);
+      if (count !== size.bytes) throw new Error(`plain ssh printed ${count} bytes, expected ${size.bytes}`);
+    }
+    results.push({ ...size, exec, plain: summary(plainTimes), growth, baseline });
+  }
+  return results;
+}
+
+/** The exec result must account for every byte, kept or counted and dropped. */
+function checkOutput(text, bytes) {
+  const notice = /of (\d+) bytes\]/.exec(text);
+  const total = notice ? Number(notice[1]) : Buffer.byteLength(text);
+  if (total !== bytes) throw new Error(`exec reported ${total} bytes of output, expected ${bytes}`);
+}
+
+/** Figure 5's memory floor: a bare ssh2 client in its own process reading the same bytes. */
+export function bareSsh2Sink(sshd, bytes) {
+  progress(`bare ssh2 client reading ${bytes / MB} MB`);
+  const script = join(import.meta.dirname, "ssh2-sink.mjs");
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, [script, String(sshd.port), sshd.user, sshd.keyPath, String(bytes)], { timeout: 90_000 }, (error, stdout) =>
+      error ? reject(error) : resolve(JSON.parse(stdout)),
+    ),
+  );
+}
+
+/** Figure 6. RSS and exec latency as idle sessions pile up on one server. */
+export async function sessionScaling(sshd, counts, n) {
+  const server = await startServer(sshd);
+  const levels = [];
+  try {
+    const sid = await server.startSession();
+    let open = 1;
+    for (const count of counts) {
+      // Bounded: at most count / startBatch batches, started in parallel within a batch.
+      while (open < count) {
+        const batch = Math.min(n.startBatch, count - open);
+        await Promise.all(Array.from({ length: batch }, () => server.startSession()));
+        open += batch;
+      }
+      progress(`${count} session(s) open: exec x ${n.scalingExec}`);
+      // A full warm-up at every level, so the first level is not the one that pays for JIT.
+      const times = await timeRuns(n.scalingExec, () => server.exec(sid, "true"), n.warmup);
+      levels.push({ count, exec: summary(times), rss: procStatus(server.pid, "VmRSS") });
+    }
+  } finally {
+    await server.close();
+  }
+  return levels;
+}

@@ -1,11 +1,9 @@
 /**
  * Splits a shell's stdout into one command's parts. The wrapper (see shell-script.ts) prints
- *   <begin token>\n <background job ids, one a line> <jobs token>\n <output...> <end token><status>\n
- * where every token holds a random id, so no output can end the command early.
- * Anything before the begin token is late output of earlier background jobs and is dropped.
+ *   <background job ids, one a line> <jobs token>\n <output...> <end token><status>\n
+ * where both tokens hold a random id, so no output can end the command early.
  */
 export class CommandStream {
-  private readonly begin: Buffer;
   private readonly jobsEnd: Buffer;
   private readonly end: Buffer;
   private state: "header" | "body" | "status" | "done" = "header";
@@ -15,10 +13,9 @@ export class CommandStream {
   exitCode: number | undefined;
 
   constructor(
-    tokens: { begin: string; jobs: string; end: string },
+    tokens: { jobs: string; end: string },
     private readonly onOutput: (chunk: Buffer) => void,
   ) {
-    this.begin = Buffer.from(tokens.begin + "\n");
     this.jobsEnd = Buffer.from(tokens.jobs + "\n");
     this.end = Buffer.from(tokens.end);
   }
@@ -35,8 +32,13 @@ export class CommandStream {
   /** Feed the next chunk of shell stdout. Returns true when the command has finished. */
   push(chunk: Buffer): boolean {
     if (this.state === "done") return true;
-    let data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    this.pending = Buffer.alloc(0);
+    let data = chunk;
+    if (this.state === "body") {
+      data = this.joinPending(chunk);
+    } else if (this.pending.length) {
+      data = Buffer.concat([this.pending, chunk]);
+      this.pending = Buffer.alloc(0);
+    }
     if (this.state === "header") {
       data = this.readHeader(data);
       if (this.state === "header") return false;
@@ -55,18 +57,31 @@ export class CommandStream {
     this.pending = Buffer.alloc(0);
   }
 
+  /**
+   * The bytes held back from the last chunk only matter if a token starts in them: check the
+   * seam alone, so a long output is never copied chunk by chunk.
+   */
+  private joinPending(chunk: Buffer): Buffer {
+    const held = this.pending;
+    if (held.length === 0) return chunk;
+    this.pending = Buffer.alloc(0);
+    // A short chunk may not complete a token that starts in `held`: treat them as one.
+    if (chunk.length < this.end.length - 1) return Buffer.concat([held, chunk]);
+    const seam = Buffer.concat([held, chunk.subarray(0, this.end.length - 1)]);
+    if (seam.indexOf(this.end) >= 0) return Buffer.concat([held, chunk]);
+    this.onOutput(held);
+    return chunk;
+  }
+
   private readHeader(data: Buffer): Buffer {
-    const start = data.indexOf(this.begin);
-    if (start < 0) {
-      this.pending = keepTail(data, this.begin.length - 1);
-      return Buffer.alloc(0);
-    }
-    const stop = data.indexOf(this.jobsEnd, start + this.begin.length);
+    // Anything before the header is late output of earlier background jobs; the job ids are the
+    // lines just before the token (`jobs -p` prints nothing when there are none).
+    const stop = data.indexOf(this.jobsEnd);
     if (stop < 0) {
-      this.pending = data.subarray(start);
+      this.pending = keepTail(data, HEADER_KEEP);
       return Buffer.alloc(0);
     }
-    this.jobs = parseJobIds(data.toString("latin1", start + this.begin.length, stop));
+    this.jobs = parseJobIds(data.toString("latin1", Math.max(0, stop - HEADER_KEEP), stop));
     this.state = "body";
     return data.subarray(stop + this.jobsEnd.length);
   }
@@ -96,16 +111,25 @@ export class CommandStream {
   }
 }
 
+/** How much of the header to keep while waiting for its token: room for thousands of job ids. */
+const HEADER_KEEP = 64 * 1024;
+
 function keepTail(data: Buffer, n: number): Buffer {
   return Buffer.from(data.subarray(Math.max(0, data.length - n)));
 }
 
-/** Job ids from `jobs -p`: bash prints one pid a line, zsh "[1]  + 1234 running ...". */
+/**
+ * Job ids from `jobs -p`: bash, dash and ksh print one pid a line, zsh "[1]  + 1234 running ...".
+ * Only the block of such lines right before the token counts; earlier text is stray output.
+ */
 export function parseJobIds(text: string): number[] {
+  const lines = text.split("\n");
+  if (lines.at(-1) === "") lines.pop();
   const ids: number[] = [];
-  for (const line of text.split("\n")) {
-    const m = /(?:^|\s)(\d+)(?=\s|$)/.exec(line.replace(/^\[\d+\]/, ""));
-    if (m) ids.push(Number(m[1]));
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /^(\d+)$/.exec(lines[i]!) ?? /^\[\d+\]\s+[-+]?\s*(\d+)\s/.exec(lines[i]!);
+    if (!m) break;
+    ids.unshift(Number(m[1]));
   }
   return ids;
 }

@@ -37,7 +37,8 @@ export interface ExecOptions {
 }
 
 interface Entry {
-  info: SessionInfo;
+  info: Omit<SessionInfo, "lastUsedAt">;
+  lastUsed: number;
   shell: ShellSession;
   idleTimer?: NodeJS.Timeout;
   busy: number;
@@ -79,9 +80,10 @@ export class SessionManager {
         client.end();
         throw error;
       }
-      const now = new Date().toISOString();
+      const now = Date.now();
       const entry: Entry = {
-        info: { sessionId: id, hostId: host.host_id, target: `${host.username}@${host.host}:${host.port}`, startedAt: now, lastUsedAt: now },
+        info: { sessionId: id, hostId: host.host_id, target: `${host.username}@${host.host}:${host.port}`, startedAt: new Date(now).toISOString() },
+        lastUsed: now,
         shell,
         busy: 0,
       };
@@ -90,7 +92,7 @@ export class SessionManager {
       shell.onEnd((reason) => this.forget(id, entry, reason));
       this.armIdleTimer(entry);
       this.options.log?.(`session ${id} started on ${entry.info.target}`);
-      return { ...entry.info };
+      return describe(entry);
     } finally {
       this.starting.delete(id);
     }
@@ -98,7 +100,7 @@ export class SessionManager {
 
   /** Every live session. */
   list(): SessionInfo[] {
-    return [...this.sessions.values()].map((e) => ({ ...e.info }));
+    return [...this.sessions.values()].map(describe);
   }
 
   /** Run a command in a session's shell, after any already queued there. Resolves with any exit code. */
@@ -149,20 +151,20 @@ export class SessionManager {
     }
   }
 
-  // The idle clock runs only while no command is in flight, and restarts after each one.
+  // Called at the start and end of every exec: the hot path, so no new timers or dates here.
   private touch(entry: Entry, delta: number): void {
     entry.busy += delta;
-    entry.info.lastUsedAt = new Date().toISOString();
-    clearTimeout(entry.idleTimer);
-    if (entry.busy === 0) this.armIdleTimer(entry);
+    entry.lastUsed = Date.now();
+    entry.idleTimer?.refresh();
   }
 
   private armIdleTimer(entry: Entry): void {
     const ms = this.options.idleTimeoutMs;
-    entry.idleTimer = setTimeout(
-      () => entry.shell.close(`it was idle for ${ms} ms (SSH_MCP_IDLE_TIMEOUT_MS)`),
-      ms,
-    );
+    entry.idleTimer = setTimeout(() => {
+      // A long command is not idleness: look again a full period after it ends.
+      if (entry.busy > 0) return entry.idleTimer?.refresh();
+      entry.shell.close(`it was idle for ${ms} ms (SSH_MCP_IDLE_TIMEOUT_MS)`);
+    }, ms);
     entry.idleTimer.unref();
   }
 
@@ -173,4 +175,8 @@ export class SessionManager {
     if (this.ended.size > ENDED_MEMORY) this.ended.delete(this.ended.keys().next().value!);
     this.options.log?.(`session ${id} ended: ${reason}`);
   }
+}
+
+function describe(entry: Entry): SessionInfo {
+  return { ...entry.info, lastUsedAt: new Date(entry.lastUsed).toISOString() };
 }

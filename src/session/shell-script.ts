@@ -6,7 +6,7 @@
 
 /** Tokens unique to one command; the id is random, so output cannot predict them. */
 export function commandTokens(id: string) {
-  return { begin: `__MCP_${id}_B`, jobs: `__MCP_${id}_J`, end: `__MCP_${id}_E` };
+  return { jobs: `__MCP_${id}_J`, end: `__MCP_${id}_E` };
 }
 
 /** Quote any string as one literal POSIX shell word. */
@@ -28,18 +28,18 @@ export function initScript(readyToken: string): string {
 }
 
 /**
- * One command: print the begin token and the background jobs that already exist (so an
- * interrupt leaves them alone; a plain `jobs` first takes pending "Done" notices off the
- * next command's output), run the command in the current shell so cd, variables and jobs
- * persist, with stdin from /dev/null (nothing can wait on input or eat the next command) and
- * stderr merged, then print the end token with the exit status. `command eval` keeps a syntax
- * error in the command from ending a POSIX shell.
+ * One command: list the background jobs that already exist (so an interrupt leaves them alone;
+ * a plain `jobs` first takes pending "Done" notices off the output), print the jobs token, run
+ * the command in the current shell so cd, variables and jobs persist, with stdin from /dev/null
+ * (nothing can wait on input or eat the next command) and stderr merged, then print the end
+ * token with the exit status. `command eval` keeps a syntax error in the command from ending a
+ * POSIX shell. Kept short: the shell reads it from a pipe a byte at a time.
  */
 export function commandScript(id: string, command: string): string {
   const t = commandTokens(id);
   return (
-    `printf '%s\\n' ${t.begin}; jobs >/dev/null 2>&1; jobs -p; printf '%s\\n' ${t.jobs}; ` +
-    `command eval ${shellQuote(command)} </dev/null 2>&1; printf '${t.end}%d\\n' "$?"\n`
+    `jobs >/dev/null; jobs -p; echo ${t.jobs}; ` +
+    `command eval ${shellQuote(command)} </dev/null 2>&1; echo ${t.end}$?\n`
   );
 }
 

@@ -1,4 +1,4 @@
-import { v4 as uuidv4 } from "uuid";
+import { randomBytes } from "node:crypto";
 import type { Client, ClientChannel } from "ssh2";
 import { CappedOutput } from "./capped-output.js";
 import { CommandStream } from "./command-stream.js";
@@ -71,7 +71,7 @@ export class ShellSession {
       client.shell(false, (error, ch) => (error ? reject(new ShellStartError(`Could not open a shell: ${error.message}`, { cause: error })) : resolve(ch))),
     );
     channel.stderr.resume(); // the shell's own stderr carries nothing we need; commands' stderr is merged
-    const readyToken = `__MCP_${uuidv4().replace(/-/g, "")}_R`;
+    const readyToken = `__MCP_${randomId()}_R`;
     const pid = await waitForReady(channel, readyToken, options.startTimeoutMs);
     return new ShellSession(client, channel, pid, options);
   }
@@ -101,7 +101,7 @@ export class ShellSession {
   private runNow(command: string, timeoutMs: number, signal?: AbortSignal): Promise<CommandResult> {
     if (!this.alive) return Promise.reject(this.endedError(""));
     if (signal?.aborted) return Promise.reject(new CommandCancelledError(""));
-    const id = uuidv4().replace(/-/g, "");
+    const id = randomId();
     const output = new CappedOutput(this.options.maxOutputBytes);
 
     return new Promise<CommandResult>((resolve, reject) => {
@@ -222,4 +222,9 @@ function waitForReady(channel: ClientChannel, token: string, timeoutMs: number):
     channel.on("close", onClose);
     channel.write(initScript(token));
   });
+}
+
+/** 64 random bits: no output can guess a token, and the shell has few bytes to read. */
+function randomId(): string {
+  return randomBytes(8).toString("hex");
 }

@@ -90,6 +90,8 @@ export async function connect(host: HostConfig, options: ConnectOptions): Promis
       );
     }
     client.connect(config);
+    // Small packets (window adjusts, short commands) must not wait out Nagle plus delayed ACK (~40 ms).
+    client.setNoDelay(true);
   });
 }
 

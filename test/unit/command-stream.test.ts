@@ -3,9 +3,9 @@ import { CappedOutput } from "../../src/session/capped-output.js";
 import { CommandStream, parseJobIds } from "../../src/session/command-stream.js";
 import { commandTokens, shellQuote } from "../../src/session/shell-script.js";
 
-const tokens = commandTokens("0123456789abcdef0123456789abcdef");
+const tokens = commandTokens("0123456789abcdef");
 const frame = (body: string | Buffer, status = 0, jobs = "") =>
-  Buffer.concat([Buffer.from(`${tokens.begin}\n${jobs}${tokens.jobs}\n`), Buffer.from(body), Buffer.from(`${tokens.end}${status}\n`)]);
+  Buffer.concat([Buffer.from(`${jobs}${tokens.jobs}\n`), Buffer.from(body), Buffer.from(`${tokens.end}${status}\n`)]);
 
 function feed(chunks: Buffer[]) {
   const out: Buffer[] = [];
@@ -42,12 +42,13 @@ describe("CommandStream", () => {
   });
 
   it("drops late background output that arrives before the command's header", () => {
-    const { output } = feed([Buffer.from("stray output from a job\n"), frame("mine")]);
+    const { output, stream } = feed([Buffer.from("stray output from a job\n42 is not a job\n"), frame("mine", 0, "77\n")]);
     expect(output.toString()).toBe("mine");
+    expect(stream.jobs).toEqual([77]);
   });
 
   it("is not fooled by output that looks like a marker of another command", () => {
-    const fake = `${commandTokens("ffffffffffffffffffffffffffffffff").end}0\n__MCP_${"0123456789abcdef"}_E0\n`;
+    const fake = `${commandTokens("ffffffffffffffff").end}0\n__MCP_${"0123456789abcde"}_E0\n__MCP_0123456789abcdef_J\n`;
     const { stream, output } = feed([frame(fake, 3)]);
     expect(stream.exitCode).toBe(3);
     expect(output.toString()).toBe(fake);
@@ -106,5 +107,21 @@ describe("shellQuote and parseJobIds", () => {
   it("parses bash and zsh job listings", () => {
     expect(parseJobIds("12\n34\n")).toEqual([12, 34]);
     expect(parseJobIds("[2]  - 99 running sleep 5\n")).toEqual([99]);
+    expect(parseJobIds("stray 5\n3\n4\n")).toEqual([3, 4]);
+  });
+});
+
+describe("CommandStream with long output", () => {
+  it("finds the end token however a long output is cut, copying nothing it need not", () => {
+    const body = Buffer.from("x".repeat(100_000) + "__MCP_" + "y".repeat(5000));
+    const data = frame(body, 5);
+    for (const size of [1, 7, 16, 17, 33, 1000, 32768]) {
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < data.length; i += size) chunks.push(data.subarray(i, i + size));
+      const { done, stream, output } = feed(chunks);
+      expect(done, `chunk size ${size}`).toBe(true);
+      expect(stream.exitCode).toBe(5);
+      expect(output.equals(body), `chunk size ${size}`).toBe(true);
+    }
   });
 });

@@ -39,7 +39,7 @@ export async function latency(sshd, n) {
       // The session layer without MCP or stdio: SessionManager in this process.
       direct: () => runtime.sessions.exec(direct.sessionId, "true"),
       // The same shell round trip, but carrying ssh-mcp's per-command wrapper.
-      ...(commandScript && { wrapped: () => raw.send(commandScript(tokenId(), "true").trimEnd()) }),
+      ...(commandScript && { wrapped: () => raw.send(commandScript(tokenId(), "true", tokenId()).trimEnd()) }),
     };
     const times = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
     progress(`exec, MCP no-op, ssh2 shell and diagnostics: ${n.warmup} warm-up + ${n.latency} each, interleaved`);

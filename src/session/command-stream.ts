@@ -11,6 +11,8 @@ export class CommandStream {
   /** Process ids of background jobs that existed before the command started. */
   jobs: number[] = [];
   exitCode: number | undefined;
+  /** Bytes after the status line: the start of the next command's header. */
+  remainder: Buffer = Buffer.alloc(0);
 
   constructor(
     tokens: { jobs: string; end: string },
@@ -107,6 +109,7 @@ export class CommandStream {
       return;
     }
     this.exitCode = Number.parseInt(data.toString("latin1", 0, nl), 10);
+    this.remainder = data.subarray(nl + 1);
     this.state = "done";
   }
 }

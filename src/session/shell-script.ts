@@ -17,29 +17,31 @@ export function shellQuote(text: string): string {
 /**
  * Sent once when the shell opens. Job control (`set -m`, where the shell allows it without a
  * terminal) gives each command its own process group, so a timeout can stop a whole pipeline.
- * The ready line carries the shell's pid, which the interrupt script needs.
+ * The ready line carries the shell's pid, which the interrupt script needs; then comes the
+ * header of the first command (no jobs yet).
  */
-export function initScript(readyToken: string): string {
+export function initScript(readyToken: string, firstId: string): string {
   return [
     "unset HISTFILE 2>/dev/null",
     "set -m 2>/dev/null",
     `printf '%s%s\\n' ${shellQuote(readyToken)} "$$"`,
+    `echo ${commandTokens(firstId).jobs}`,
   ].join("; ") + "\n";
 }
 
 /**
- * One command: list the background jobs that already exist (so an interrupt leaves them alone;
- * a plain `jobs` first takes pending "Done" notices off the output), print the jobs token, run
- * the command in the current shell so cd, variables and jobs persist, with stdin from /dev/null
- * (nothing can wait on input or eat the next command) and stderr merged, then print the end
- * token with the exit status. `command eval` keeps a syntax error in the command from ending a
- * POSIX shell. Kept short: the shell reads it from a pipe a byte at a time.
+ * One command: run it in the current shell so cd, variables and jobs persist, with stdin from
+ * /dev/null (nothing can wait on input or eat the next command) and stderr merged, and print
+ * the end token with the exit status; `command eval` keeps a syntax error in the command from
+ * ending a POSIX shell. Then, off the critical path, the next command's header: the background
+ * jobs that exist now (so interrupting the next command leaves them alone; a plain `jobs` first
+ * takes pending "Done" notices off the output) and its jobs token. Kept short: the shell reads
+ * it from a pipe a byte at a time.
  */
-export function commandScript(id: string, command: string): string {
-  const t = commandTokens(id);
+export function commandScript(id: string, command: string, nextId: string): string {
   return (
-    `jobs >/dev/null; jobs -p; echo ${t.jobs}; ` +
-    `command eval ${shellQuote(command)} </dev/null 2>&1; echo ${t.end}$?\n`
+    `command eval ${shellQuote(command)} </dev/null 2>&1; echo ${commandTokens(id).end}$?; ` +
+    `jobs >/dev/null; jobs -p; echo ${commandTokens(nextId).jobs}\n`
   );
 }
 

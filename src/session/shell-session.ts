@@ -21,9 +21,15 @@ export interface CommandResult {
   output: string;
 }
 
-interface Running {
+/** A command's parser and output buffer, made before the command is sent (see commandScript). */
+interface Prepared {
+  id: string;
   stream: CommandStream;
   output: CappedOutput;
+}
+
+interface Running {
+  stream: CommandStream;
   finished: () => void;
 }
 
@@ -40,16 +46,18 @@ export class ShellSession {
   private exitStatus: number | undefined;
   private readonly endListeners: Array<(reason: string) => void> = [];
 
+  /** The next command's parser: it already receives that command's header, sent by the last one. */
+  private next: Prepared;
+
   private constructor(
     private readonly client: Client,
     private readonly channel: ClientChannel,
     private readonly shellPid: number,
     private readonly options: ShellOptions,
+    first: Prepared,
   ) {
-    channel.on("data", (chunk: Buffer) => {
-      const run = this.running;
-      if (run && run.stream.push(chunk)) run.finished();
-    });
+    this.next = first;
+    channel.on("data", (chunk: Buffer) => this.onData(chunk));
     const exited = () =>
       this.end(this.exitStatus === undefined ? "the shell closed" : `the shell exited with status ${this.exitStatus}`);
     channel.on("exit", (code: number | null, signal?: string) => {
@@ -72,8 +80,13 @@ export class ShellSession {
     );
     channel.stderr.resume(); // the shell's own stderr carries nothing we need; commands' stderr is merged
     const readyToken = `__MCP_${randomId()}_R`;
-    const pid = await waitForReady(channel, readyToken, options.startTimeoutMs);
-    return new ShellSession(client, channel, pid, options);
+    const first = prepare(options.maxOutputBytes);
+    const ready = await waitForReady(channel, initScript(readyToken, first.id), readyToken, options.startTimeoutMs, (chunk) =>
+      first.stream.push(chunk),
+    );
+    const session = new ShellSession(client, channel, ready.pid, options, first);
+    ready.detach(); // same tick as the session's own listener: no chunk falls between them
+    return session;
   }
 
   /** True until the shell or the connection ends. */
@@ -101,8 +114,8 @@ export class ShellSession {
   private runNow(command: string, timeoutMs: number, signal?: AbortSignal): Promise<CommandResult> {
     if (!this.alive) return Promise.reject(this.endedError(""));
     if (signal?.aborted) return Promise.reject(new CommandCancelledError(""));
-    const id = randomId();
-    const output = new CappedOutput(this.options.maxOutputBytes);
+    const { id, stream, output } = this.next;
+    this.next = prepare(this.options.maxOutputBytes);
 
     return new Promise<CommandResult>((resolve, reject) => {
       let interrupted: "timeout" | "cancel" | undefined;
@@ -120,7 +133,6 @@ export class ShellSession {
         else if (interrupted === "cancel") reject(new CommandCancelledError(output.text()));
         else resolve({ exitCode: stream.exitCode ?? -1, output: output.text() });
       };
-      const stream = new CommandStream(commandTokens(id), (chunk) => output.push(chunk));
       const onEnded = () => {
         stream.flush();
         settle(this.endedError(output.text()));
@@ -141,9 +153,19 @@ export class ShellSession {
       const timer = setTimeout(() => interrupt("timeout"), timeoutMs);
       signal?.addEventListener("abort", onAbort);
       this.endListeners.push(onEnded);
-      this.running = { stream, output, finished: () => settle() };
-      this.channel.write(commandScript(id, command));
+      this.running = { stream, finished: () => settle() };
+      this.channel.write(commandScript(id, command, this.next.id));
     });
+  }
+
+  private onData(chunk: Buffer): void {
+    const run = this.running;
+    // Between commands, output is the next command's header, or late output of a background job.
+    if (!run) return void this.next.stream.push(chunk);
+    if (!run.stream.push(chunk)) return;
+    const rest = run.stream.remainder;
+    run.finished();
+    if (rest.length) this.next.stream.push(rest);
   }
 
   /** Stop the running command's processes; resolves true once the shell is free again. */
@@ -190,28 +212,55 @@ export class ShellSession {
   }
 }
 
-function waitForReady(channel: ClientChannel, token: string, timeoutMs: number): Promise<number> {
+function prepare(maxOutputBytes: number): Prepared {
+  const id = randomId();
+  const output = new CappedOutput(maxOutputBytes);
+  return { id, output, stream: new CommandStream(commandTokens(id), (chunk) => output.push(chunk)) };
+}
+
+/**
+ * Send the init script and wait for the ready line. ssh2 may emit several chunks in one tick, so
+ * what follows the line goes to `afterReady` until the caller detaches this listener.
+ */
+function waitForReady(
+  channel: ClientChannel,
+  script: string,
+  token: string,
+  timeoutMs: number,
+  afterReady: (chunk: Buffer) => void,
+): Promise<{ pid: number; detach: () => void }> {
   return new Promise((resolve, reject) => {
-    let seen = "";
-    const needle = token;
-    const done = (error: Error | undefined, pid?: number) => {
+    const needle = Buffer.from(token);
+    let seen = Buffer.alloc(0);
+    let ready = false;
+    const detach = () => channel.removeListener("data", onData);
+    const fail = (error: Error) => {
       clearTimeout(timer);
-      channel.removeListener("data", onData);
       channel.removeListener("close", onClose);
-      if (error) reject(error);
-      else resolve(pid!);
+      detach();
+      reject(error);
     };
     const onData = (chunk: Buffer) => {
-      // Login scripts may print before our line; keep only enough to find it.
-      seen = (seen + chunk.toString("latin1")).slice(-4096);
-      const m = new RegExp(`${needle}(\\d+)\\n`).exec(seen);
-      if (m) done(undefined, Number(m[1]));
+      if (ready) return afterReady(chunk);
+      seen = Buffer.concat([seen, chunk]);
+      const at = seen.indexOf(needle);
+      const nl = at < 0 ? -1 : seen.indexOf(0x0a, at);
+      if (nl < 0) {
+        // Login scripts may print before our line; keep only enough to find it.
+        if (at < 0 && seen.length > 4096) seen = seen.subarray(seen.length - needle.length);
+        return;
+      }
+      ready = true;
+      clearTimeout(timer);
+      channel.removeListener("close", onClose);
+      resolve({ pid: Number(seen.toString("latin1", at + needle.length, nl)), detach });
+      afterReady(seen.subarray(nl + 1));
     };
     const onClose = () =>
-      done(new ShellStartError("The remote shell closed as soon as it started. Check the account's login shell and ~/.profile."));
+      fail(new ShellStartError("The remote shell closed as soon as it started. Check the account's login shell and ~/.profile."));
     const timer = setTimeout(
       () =>
-        done(
+        fail(
           new ShellStartError(
             `The remote shell did not answer within ${timeoutMs} ms. ssh-mcp needs a POSIX login shell (sh, bash, zsh, dash, ksh) on the host.`,
           ),
@@ -220,7 +269,7 @@ function waitForReady(channel: ClientChannel, token: string, timeoutMs: number):
     );
     channel.on("data", onData);
     channel.on("close", onClose);
-    channel.write(initScript(token));
+    channel.write(script);
   });
 }
 

@@ -125,3 +125,11 @@ describe("CommandStream with long output", () => {
     }
   });
 });
+
+describe("CommandStream remainder", () => {
+  it("keeps what follows the status line for the next command's parser", () => {
+    const next = commandTokens("fedcba9876543210");
+    const { stream } = feed([Buffer.concat([frame("a", 0), Buffer.from(`12\n${next.jobs}\nstray`)])]);
+    expect(stream.remainder.toString()).toBe(`12\n${next.jobs}\nstray`);
+  });
+});

@@ -13,7 +13,7 @@ import {
   type Runtime,
 } from "../../src/lib.js";
 import { startAgent, type TestAgent } from "../support/agent.js";
-import { fingerprintOf, startSshd, type TestSshd, keyHostArgs, publicKeyOf } from "../support/sshd.js";
+import { fingerprintOf, keygen, keyHostArgs, publicKeyOf, startSshd, type TestSshd } from "../support/sshd.js";
 
 interface TestRuntime extends Runtime {
   home: string;
@@ -37,8 +37,6 @@ afterEach(async () => {
     rmSync(runtime.home, { recursive: true, force: true });
   }
 });
-
-
 
 function knownHostsOf(home: string): string {
   return join(home, ".ssh-mcp", "known_hosts");
@@ -250,5 +248,44 @@ describe("agent forwarding", () => {
     expect(socket.output).not.toContain(agent.socket);
     expect(keys.exitCode).toBe(0);
     expect(keys.output).toContain(fingerprintOf(sshd.keyPath + ".pub"));
+  });
+});
+
+describe("a host with several host keys", () => {
+  let dual: TestSshd;
+  let ecdsaKey: string;
+  let keyDir: string;
+
+  beforeAll(async () => {
+    keyDir = mkdtempSync(join(tmpdir(), "ssh-mcp-ecdsa-"));
+    ecdsaKey = join(keyDir, "ssh_host_ecdsa_key");
+    keygen(ecdsaKey, "ecdsa");
+    // sshd offers ed25519 (its first HostKey) and ecdsa; ssh2 would pick ed25519 unless told otherwise.
+    dual = await startSshd({ extraConfig: [`HostKey ${ecdsaKey}`] });
+  });
+  afterAll(async () => {
+    await dual?.cleanup();
+    rmSync(keyDir, { recursive: true, force: true });
+  });
+
+  it("negotiates the recorded key type first, as OpenSSH does, so a host known by its ecdsa key connects", async () => {
+    const runtime = makeRuntime();
+    mkdirSync(join(runtime.home, ".ssh-mcp"), { recursive: true, mode: 0o700 });
+    writeFileSync(knownHostsOf(runtime.home), `[127.0.0.1]:${dual.port} ${publicKeyOf(ecdsaKey + ".pub")}\n`, { mode: 0o600 });
+    await runtime.store.add(keyHost("dual", dual));
+    await connectOnce(runtime, "dual");
+    expect(readFileSync(knownHostsOf(runtime.home), "utf8").trim().split("\n")).toHaveLength(1);
+  });
+
+  it("treats a different key of the recorded type as a changed key", async () => {
+    const runtime = makeRuntime();
+    const other = join(keyDir, "other_ecdsa");
+    keygen(other, "ecdsa");
+    mkdirSync(join(runtime.home, ".ssh-mcp"), { recursive: true, mode: 0o700 });
+    writeFileSync(knownHostsOf(runtime.home), `[127.0.0.1]:${dual.port} ${publicKeyOf(other + ".pub")}\n`, { mode: 0o600 });
+    await runtime.store.add(keyHost("dual", dual));
+    const error = await startFailure(runtime, "dual");
+    expect(error).toBeInstanceOf(HostKeyMismatchError);
+    expect(error.message).toContain(fingerprintOf(ecdsaKey + ".pub"));
   });
 });

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { SerialQueue } from "../serial-queue.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { withFileLock } from "./file-lock.js";
 import type { HostConfig, HostInput, HostPatch } from "./host-config.js";
@@ -38,8 +39,8 @@ export class HostStore {
   private readonly lockTimeoutMs: number;
   /** Paths already warned about, so a loosened file does not repeat the warning on every call. */
   private readonly warned = new Set<string>();
-  /** Tail of the in-process write queue; the file lock alone would make our own writers spin against each other. */
-  private writes: Promise<unknown> = Promise.resolve();
+  /** In-process write queue; the file lock alone would make our own writers spin against each other. */
+  private readonly writes = new SerialQueue();
 
   constructor(options: HostStoreOptions) {
     this.dir = options.dir;
@@ -91,9 +92,7 @@ export class HostStore {
 
   /** Apply `change` to the current file contents under both locks; a throwing change writes nothing. */
   private update<T>(change: (hosts: HostConfig[]) => { hosts: HostConfig[]; result: T }): Promise<T> {
-    const run = this.writes.then(() => this.updateNow(change));
-    this.writes = run.catch(() => {});
-    return run;
+    return this.writes.run(() => this.updateNow(change));
   }
 
   private async updateNow<T>(change: (hosts: HostConfig[]) => { hosts: HostConfig[]; result: T }): Promise<T> {

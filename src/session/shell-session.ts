@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Client, ClientChannel } from "ssh2";
+import { SerialQueue } from "../serial-queue.js";
 import { CappedOutput } from "./capped-output.js";
 import { CommandStream } from "./command-stream.js";
 import { commandScript, commandTokens, initScript, interruptScript, killShellScript } from "./shell-script.js";
@@ -38,7 +39,7 @@ interface Running {
  * Commands run one at a time in that shell, so cwd, variables and jobs carry over.
  */
 export class ShellSession {
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private running: Running | undefined;
   private endReason: string | undefined;
   /** Set while we stop the shell ourselves, so the end is reported as our doing. */
@@ -101,9 +102,7 @@ export class ShellSession {
 
   /** Run one command after those already queued; rejects with a typed error on timeout, cancel or a dying shell. */
   run(command: string, timeoutMs: number, signal?: AbortSignal): Promise<CommandResult> {
-    const next = this.queue.then(() => this.runNow(command, timeoutMs, signal));
-    this.queue = next.catch(() => undefined);
-    return next;
+    return this.queue.run(() => this.runNow(command, timeoutMs, signal));
   }
 
   /** End the shell and the connection. */

@@ -1,5 +1,6 @@
 import { appendFile, mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { SerialQueue } from "../serial-queue.js";
 import { fingerprintSha256, keyTypeOf, normalizeFingerprint } from "./host-key.js";
 import {
   HostKeyMismatchError,
@@ -31,7 +32,7 @@ export type HostKeyVerdict = { accepted: true; /** true if this call appended a 
 export class HostKeyTrust {
   private readonly options: HostKeyTrustOptions;
   /** Serialises appends so concurrent first connections to one host record it once. */
-  private appendQueue: Promise<unknown> = Promise.resolve();
+  private readonly appends = new SerialQueue();
 
   constructor(options: HostKeyTrustOptions) {
     this.options = options;
@@ -62,7 +63,7 @@ export class HostKeyTrust {
       return { accepted: true, recorded: false };
     }
     if (this.options.policy === "yes") throw new UnknownHostKeyError(offered);
-    return this.enqueue(() => this.recordNew(host, port, keyBlob));
+    return this.appends.run(() => this.recordNew(host, port, keyBlob));
   }
 
   /** Append a first-seen key, re-checking under the queue in case another call recorded it meanwhile. */
@@ -126,12 +127,6 @@ export class HostKeyTrust {
       }
     }
     return { entries, ownText };
-  }
-
-  private enqueue<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.appendQueue.then(task);
-    this.appendQueue = run.catch(() => undefined);
-    return run;
   }
 }
 

@@ -44,8 +44,6 @@ function mode(path: string): number {
   return statSync(path).mode & 0o777;
 }
 
-
-
 let sshd: TestSshd;
 
 beforeAll(async () => {

@@ -14,7 +14,15 @@ export interface ServerDeps {
 
 /** The MCP server with all eight tools, and the cleanup that closes every SSH connection. */
 export function createServer(deps: ServerDeps): { server: McpServer; cleanup: () => Promise<void> } {
-  const server = new McpServer({ name: "ssh-mcp", version: deps.version });
+  const server = new McpServer(
+    { name: "ssh-mcp", version: deps.version },
+    {
+      instructions:
+        "Persistent SSH shells on saved hosts. list-hosts shows the hosts (add-host saves one); start-session opens a shell on one; " +
+        "exec runs commands in it, and the working directory, variables and background jobs persist between calls; close-session ends it. " +
+        "Commands get no stdin: pass flags such as -y instead of answering prompts.",
+    },
+  );
   registerHostTools(server, deps.store, deps.log);
   registerSessionTools(server, deps.sessions, deps.log);
   return { server, cleanup: () => deps.sessions.closeAll() };

@@ -32,6 +32,10 @@ const hostsFile = () => join(srv.home, ".ssh-mcp", "hosts.json");
 const readHosts = () => readFileSync(hostsFile(), "utf8");
 
 describe("tool list", () => {
+  it("tells the client how the tools fit together", () => {
+    expect(srv.client.getInstructions()).toMatch(/start-session.*exec.*persist/s);
+  });
+
   it("offers exactly the eight tools, each with all four annotations set", async () => {
     const { tools } = await srv.client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(
@@ -227,9 +231,9 @@ describe("shutdown", () => {
     expect(await sshdChildren()).toBeLessThan(before);
   });
 
-  it("exits on SIGTERM", async () => {
+  it.each(["SIGTERM", "SIGINT"] as const)("exits cleanly on %s", async (signal) => {
     const raw = await openSession(mkdtempSync(join(tmpdir(), "ssh-mcp-home-")));
-    raw.child.kill("SIGTERM");
+    raw.child.kill(signal);
     expect(await raw.exited).toBe(0);
   });
 

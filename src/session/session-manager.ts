@@ -119,6 +119,14 @@ export class SessionManager {
     }
   }
 
+  /** Resolves with the reason once the session has ended (at once if it already has). */
+  waitForEnd(sessionId: string): Promise<string> {
+    const reason = this.ended.get(sessionId);
+    if (reason !== undefined) return Promise.resolve(reason);
+    const { shell } = this.entry(sessionId);
+    return new Promise((resolve) => shell.onEnd(resolve));
+  }
+
   /** Close a session and its connection. */
   async close(sessionId: string): Promise<void> {
     this.entry(sessionId).shell.close("it was closed with close-session");

@@ -200,15 +200,8 @@ describe("idle timeout", () => {
     try {
       await idle.addHost();
       const s = (await idle.sessions.start("test")).sessionId;
-      await new Promise<void>((resolve) => {
-        // The session reports its own end; no fixed sleep.
-        const check = setInterval(() => {
-          if (idle.sessions.list().length === 0) {
-            clearInterval(check);
-            resolve();
-          }
-        }, 50);
-      });
+      expect(await idle.sessions.waitForEnd(s)).toMatch(/idle for 300 ms/);
+      expect(idle.sessions.list()).toEqual([]);
       await expect(idle.sessions.exec(s, "true")).rejects.toThrow(/idle for 300 ms/);
     } finally {
       await idle.dispose();

@@ -10,6 +10,8 @@ export interface HostConfig {
   /** Pinned "SHA256:..." fingerprint, canonical (no '=' padding). */
   hostKey?: string;
   agentForward?: boolean;
+  /** host_id of a saved host to connect through, like OpenSSH's ProxyJump. */
+  proxyJump?: string;
 }
 
 /** What add-host accepts: a HostConfig whose port defaults to 22. */
@@ -22,16 +24,17 @@ export type HostInput = {
   keyPath?: string;
   hostKey?: string;
   agentForward?: boolean;
+  proxyJump?: string;
 };
 
-/** What edit-host accepts: any fields but host_id; an empty password, keyPath or hostKey removes that field. */
+/** What edit-host accepts: any fields but host_id; an empty password, keyPath, hostKey or proxyJump removes that field. */
 export type HostPatch = Partial<Omit<HostInput, "host_id">>;
 
 /** Fields edit-host may change, in the order they are stored and named in messages. */
-export const PATCHABLE_FIELDS = ["host", "port", "username", "password", "keyPath", "hostKey", "agentForward"] as const;
+export const PATCHABLE_FIELDS = ["host", "port", "username", "password", "keyPath", "hostKey", "agentForward", "proxyJump"] as const;
 
 /** Fields an empty string removes on edit. */
-export const CLEARABLE_FIELDS = ["password", "keyPath", "hostKey"] as const;
+export const CLEARABLE_FIELDS = ["password", "keyPath", "hostKey", "proxyJump"] as const;
 
 /** A copy of `host` with its fields in the documented order, so hosts.json stays readable and diffs stay small. */
 export function canonicalHost(host: HostConfig): HostConfig {
@@ -40,5 +43,6 @@ export function canonicalHost(host: HostConfig): HostConfig {
   if (host.keyPath !== undefined) out.keyPath = host.keyPath;
   if (host.hostKey !== undefined) out.hostKey = host.hostKey;
   if (host.agentForward !== undefined) out.agentForward = host.agentForward;
+  if (host.proxyJump !== undefined) out.proxyJump = host.proxyJump;
   return out;
 }

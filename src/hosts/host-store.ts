@@ -6,7 +6,7 @@ import { writeFileAtomic } from "./atomic-write.js";
 import { withFileLock } from "./file-lock.js";
 import type { HostConfig, HostInput, HostPatch } from "./host-config.js";
 import { DuplicateHostError, HostNotFoundError, HostStoreIoError } from "./host-errors.js";
-import { applyChanges, validateNewHost, validatePatch } from "./host-validation.js";
+import { applyChanges, checkJumpChain, checkNotJumpHost, validateNewHost, validatePatch } from "./host-validation.js";
 import { formatHostsFile, parseHostsFile } from "./hosts-file.js";
 import { ensurePrivateDir, tightenMode } from "./private-dir.js";
 
@@ -68,7 +68,9 @@ export class HostStore {
     const host = await validateNewHost(input, this.homeDir);
     return this.update((hosts) => {
       if (hosts.some((h) => h.host_id === host.host_id)) throw new DuplicateHostError(host.host_id);
-      return { hosts: [...hosts, host], result: host };
+      const next = [...hosts, host];
+      checkJumpChain(next, host.host_id);
+      return { hosts: next, result: host };
     });
   }
 
@@ -78,7 +80,9 @@ export class HostStore {
     return this.update((hosts) => {
       const index = indexOf(hosts, hostId);
       const updated = applyChanges(hosts[index]!, changes);
-      return { hosts: hosts.map((h, i) => (i === index ? updated : h)), result: updated };
+      const next = hosts.map((h, i) => (i === index ? updated : h));
+      checkJumpChain(next, hostId);
+      return { hosts: next, result: updated };
     });
   }
 
@@ -86,6 +90,7 @@ export class HostStore {
   async remove(hostId: string): Promise<HostConfig> {
     return this.update((hosts) => {
       const index = indexOf(hosts, hostId);
+      checkNotJumpHost(hosts, hostId);
       return { hosts: hosts.filter((_, i) => i !== index), result: hosts[index]! };
     });
   }

@@ -33,6 +33,7 @@ export async function validateNewHost(input: HostInput, homeDir: string): Promis
   if (input.keyPath !== undefined) host.keyPath = await checkKeyPath(input.keyPath, homeDir);
   if (input.hostKey !== undefined) host.hostKey = checkHostKey(input.hostKey);
   if (input.agentForward !== undefined) host.agentForward = checkAgentForward(input.agentForward);
+  if (input.proxyJump !== undefined) host.proxyJump = checkHostId(input.proxyJump, "proxyJump");
   return host;
 }
 
@@ -59,7 +60,39 @@ export async function validatePatch(patch: HostPatch, homeDir: string): Promise<
   if (patch.hostKey === "") changes.unset.push("hostKey");
   else if (patch.hostKey !== undefined) changes.set.hostKey = checkHostKey(patch.hostKey);
   if (patch.agentForward !== undefined) changes.set.agentForward = checkAgentForward(patch.agentForward);
+  if (patch.proxyJump === "") changes.unset.push("proxyJump");
+  else if (patch.proxyJump !== undefined) changes.set.proxyJump = checkHostId(patch.proxyJump, "proxyJump");
   return changes;
+}
+
+/** The proxyJump chain from `hostId` must lead through saved hosts and never loop back. */
+export function checkJumpChain(hosts: readonly HostConfig[], hostId: string): void {
+  const byId = new Map(hosts.map((h) => [h.host_id, h]));
+  const chain = [hostId];
+  for (let current = byId.get(hostId); current?.proxyJump !== undefined; current = byId.get(current.proxyJump)) {
+    const next = current.proxyJump;
+    if (!byId.has(next)) {
+      throw new InvalidHostError(
+        "proxyJump",
+        `No host '${next}' to jump through (the proxyJump of '${current.host_id}'). Add it with add-host first, or give the host_id of a saved host.`,
+      );
+    }
+    if (chain.includes(next)) {
+      throw new InvalidHostError("proxyJump", `proxyJump would loop: ${[...chain, next].join(" -> ")}. Choose a jump host that does not lead back.`);
+    }
+    chain.push(next);
+  }
+}
+
+/** A host that others jump through cannot go: they would be left pointing at nothing. */
+export function checkNotJumpHost(hosts: readonly HostConfig[], hostId: string): void {
+  const users = hosts.filter((h) => h.proxyJump === hostId).map((h) => h.host_id);
+  if (users.length) {
+    throw new InvalidHostError(
+      "host_id",
+      `Host '${hostId}' is the proxyJump of ${users.join(", ")}. Change their proxyJump with edit-host (or remove them) first.`,
+    );
+  }
 }
 
 /** The host with validated changes applied, fields in stored order. */
@@ -102,13 +135,14 @@ function checkName(field: string, value: unknown, what: string): string {
   return name;
 }
 
-function checkHostId(value: unknown): string {
-  const id = checkName("host_id", value, "a short name you choose for this host, e.g. \"web\"");
+function checkHostId(value: unknown, field: "host_id" | "proxyJump" = "host_id"): string {
+  const what = field === "host_id" ? "a short name you choose for this host, e.g. \"web\"" : "the host_id of a saved host to connect through";
+  const id = checkName(field, value, what);
   if (id.length > MAX_HOST_ID_LENGTH) {
-    throw new InvalidHostError("host_id", `Invalid host_id ${show(id)}: must be at most ${MAX_HOST_ID_LENGTH} characters.`);
+    throw new InvalidHostError(field, `Invalid ${field} ${show(id)}: must be at most ${MAX_HOST_ID_LENGTH} characters.`);
   }
   // "." and ".." read like paths and would be confusing in messages and any future per-host files.
-  if (/^\.+$/.test(id)) throw new InvalidHostError("host_id", `Invalid host_id ${show(id)}: must not consist only of dots.`);
+  if (/^\.+$/.test(id)) throw new InvalidHostError(field, `Invalid ${field} ${show(id)}: must not consist only of dots.`);
   return id;
 }
 

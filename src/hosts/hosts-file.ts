@@ -12,6 +12,7 @@ const hostSchema = z.strictObject({
   keyPath: z.string().optional(),
   hostKey: z.string().optional(),
   agentForward: z.boolean().optional(),
+  proxyJump: z.string().optional(),
 });
 
 const hostsFileSchema = z.strictObject({

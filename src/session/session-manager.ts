@@ -1,6 +1,7 @@
 import { v4 as uuidv4 } from "uuid";
 import type { HostConfig } from "../hosts/host-config.js";
-import { connect, type ConnectOptions } from "../ssh/connect.js";
+import type { ConnectOptions } from "../ssh/connect.js";
+import { connectWithJumps } from "../ssh/proxy-jump.js";
 import { ShellSession, type CommandResult } from "./shell-session.js";
 import { DuplicateSessionError, InvalidCommandError, SessionNotFoundError } from "./session-errors.js";
 
@@ -68,7 +69,7 @@ export class SessionManager {
     this.starting.add(id); // before any await, so two concurrent starts cannot both take the id
     try {
       const host = await this.options.hosts.get(hostId);
-      const client = await connect(host, this.options.connect);
+      const client = await connectWithJumps(host, (jumpId) => this.options.hosts.get(jumpId), this.options.connect);
       let shell: ShellSession;
       try {
         shell = await ShellSession.open(client, {

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import type { Duplex } from "node:stream";
 import ssh2, { type ConnectConfig } from "ssh2";
 import type { HostConfig } from "../hosts/host-config.js";
 import { expandHome } from "../hosts/expand-home.js";
@@ -35,8 +36,8 @@ const HOST_KEY_ALGORITHMS = [
 ];
 const ALGORITHMS_OF_KEY_TYPE: Record<string, string[]> = { "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] };
 
-/** Open an authenticated SSH connection to a saved host, verifying its host key first. */
-export async function connect(host: HostConfig, options: ConnectOptions): Promise<Client> {
+/** Open an authenticated SSH connection to a saved host, verifying its host key first; over `sock` when given (a jump host's tunnel). */
+export async function connect(host: HostConfig, options: ConnectOptions, sock?: Duplex): Promise<Client> {
   const auth = await authConfig(host, options);
   const preferred = (await options.trust.recordedKeyTypes(host.host, host.port)).flatMap(
     (type) => ALGORITHMS_OF_KEY_TYPE[type] ?? [type],
@@ -64,6 +65,7 @@ export async function connect(host: HostConfig, options: ConnectOptions): Promis
       );
     },
     ...auth,
+    ...(sock && { sock }),
   };
 
   const client = new Client();

@@ -90,6 +90,16 @@ describe("edit-host and remove-host", () => {
     expect(host).toMatchObject({ host: "127.0.0.1", port: sshd.port, username: "other", keyPath: sshd.keyPath });
   });
 
+  it("saves a proxyJump and shows it in list-hosts", async () => {
+    await srv.ok("add-host", hostArgs("behind-web", { proxyJump: "web" }));
+    const listed = await srv.call("list-hosts");
+    expect(listed.text).toMatch(/^behind-web\t.*\tauth=key\tproxyJump=web$/m);
+    expect((listed.structured as { hosts: Array<Record<string, unknown>> }).hosts).toContainEqual(
+      expect.objectContaining({ host_id: "behind-web", proxyJump: "web" }),
+    );
+    await srv.ok("remove-host", { host_id: "behind-web" });
+  });
+
   it("refuses an unknown host and bad values, leaving the file unchanged", async () => {
     const before = readHosts();
     const unknown = await srv.call("edit-host", { host_id: "nope", port: 2222 });

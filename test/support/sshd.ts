@@ -48,8 +48,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Start a private sshd. `extraConfig` lines are appended to its sshd_config. */
-export async function startSshd(options: { extraConfig?: string[] } = {}): Promise<TestSshd> {
+/** Start a private sshd. `extraConfig` lines are appended to its sshd_config (sshd keeps a keyword's first value). */
+export async function startSshd(options: { extraConfig?: string[]; allowTcpForwarding?: boolean } = {}): Promise<TestSshd> {
   if (!SSHD_PATH) throw new Error("sshd not found: run `npm test` (its pretest step installs openssh-server) or apt-get install openssh-server");
   const dir = mkdtempSync(join(tmpdir(), "ssh-mcp-sshd-"));
   const hostKeyPath = join(dir, "ssh_host_ed25519_key");
@@ -83,7 +83,7 @@ export async function startSshd(options: { extraConfig?: string[] } = {}): Promi
         "PubkeyAuthentication yes",
         "PermitRootLogin yes",
         "AllowAgentForwarding yes",
-        "AllowTcpForwarding no",
+        `AllowTcpForwarding ${options.allowTcpForwarding ? "yes" : "no"}`,
         "X11Forwarding no",
         "PrintMotd no",
         "UseDNS no",

@@ -12,6 +12,7 @@ const hostFields = {
   keyPath: z.string().describe("Path to a private key; ~ is expanded. Encrypted keys are unlocked with SSH_MCP_KEY_PASSPHRASE"),
   hostKey: z.string().describe("Pin the host key: a SHA256:... fingerprint as `ssh-keygen -lf` prints it"),
   agentForward: z.boolean().describe("Forward the local ssh-agent to this host (default false)"),
+  proxyJump: z.string().describe("host_id of a saved host to connect through, like OpenSSH's ProxyJump (a bastion)"),
 };
 
 /** How a host authenticates, as list-hosts shows it. */
@@ -23,6 +24,7 @@ function describeHost(host: HostConfig): string {
   const extras = [`auth=${authKind(host)}`];
   if (host.hostKey) extras.push(`hostKey=${host.hostKey} (pinned)`);
   if (host.agentForward) extras.push("agentForward");
+  if (host.proxyJump) extras.push(`proxyJump=${host.proxyJump}`);
   return `${host.host_id}\t${host.username}@${host.host}:${host.port}\t${extras.join("\t")}`;
 }
 
@@ -43,6 +45,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
         keyPath: hostFields.keyPath.optional(),
         hostKey: hostFields.hostKey.optional(),
         agentForward: hostFields.agentForward.optional(),
+        proxyJump: hostFields.proxyJump.optional(),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
@@ -68,6 +71,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
             auth: z.enum(["key", "password", "agent"]),
             hostKeyPinned: z.boolean(),
             agentForward: z.boolean(),
+            proxyJump: z.string().optional(),
           }),
         ),
       },
@@ -85,6 +89,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
           auth: authKind(h),
           hostKeyPinned: h.hostKey !== undefined,
           agentForward: h.agentForward === true,
+          ...(h.proxyJump !== undefined && { proxyJump: h.proxyJump }),
         })),
       });
     }),
@@ -95,7 +100,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
     {
       title: "Edit SSH host",
       description:
-        "Change fields of a saved host; only the fields given change. An empty string for password, keyPath or hostKey removes it (e.g. to switch to ssh-agent). Open sessions keep their connection.",
+        "Change fields of a saved host; only the fields given change. An empty string for password, keyPath, hostKey or proxyJump removes it (e.g. to switch to ssh-agent). Open sessions keep their connection.",
       inputSchema: {
         host_id: z.string().describe("Id of the host to change"),
         host: hostFields.host.optional(),
@@ -105,6 +110,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
         keyPath: hostFields.keyPath.optional(),
         hostKey: hostFields.hostKey.optional(),
         agentForward: hostFields.agentForward.optional(),
+        proxyJump: hostFields.proxyJump.optional(),
       },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
@@ -118,7 +124,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
     "remove-host",
     {
       title: "Remove SSH host",
-      description: "Delete a saved host. Sessions already open on it stay open until closed.",
+      description: "Delete a saved host. Sessions already open on it stay open until closed. A host that others use as proxyJump cannot be removed until they stop.",
       inputSchema: { host_id: z.string().describe("Id of the host to remove") },
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },

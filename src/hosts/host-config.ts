@@ -15,17 +15,7 @@ export interface HostConfig {
 }
 
 /** What add-host accepts: a HostConfig whose port defaults to 22. */
-export type HostInput = {
-  host_id: string;
-  host: string;
-  port?: number;
-  username: string;
-  password?: string;
-  keyPath?: string;
-  hostKey?: string;
-  agentForward?: boolean;
-  proxyJump?: string;
-};
+export type HostInput = Omit<HostConfig, "port"> & { port?: number };
 
 /** What edit-host accepts: any fields but host_id; an empty password, keyPath, hostKey or proxyJump removes that field. */
 export type HostPatch = Partial<Omit<HostInput, "host_id">>;

@@ -291,7 +291,7 @@ describe("edit", () => {
     const error = await store.edit("web", patch).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidHostError);
     expect((error as Error).message).toBe(
-      "Nothing to change: give at least one of host, port, username, password, keyPath, hostKey, agentForward.",
+      "Nothing to change: give at least one of host, port, username, password, keyPath, hostKey, agentForward, proxyJump.",
     );
     expect(await snapshot()).toEqual(before);
   });

@@ -58,8 +58,12 @@ export class SessionEndedError extends SshMcpError {
     readonly reason: string,
     readonly output: string,
   ) {
+    // Agents often paste scripts that start with `set -e` or end with `exit`; say how to keep the shell.
+    const hint = /exited with status/.test(reason)
+      ? " Commands run in the session's own shell, so `exit` or a failure under `set -e` ends it: wrap such scripts in ( ... ) or bash -c '...' to keep the session."
+      : "";
     super(
-      `Session '${sessionId}' ended: ${reason}. It has been removed; start a new one with start-session.` +
+      `Session '${sessionId}' ended: ${reason}. It has been removed; start a new one with start-session.${hint}` +
         (output ? `\nOutput before it ended:\n${output}` : ""),
     );
   }

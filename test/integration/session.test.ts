@@ -148,6 +148,7 @@ describe("the shell ending", () => {
     expect(error).toBeInstanceOf(SessionEndedError);
     expect((error as Error).message).toMatch(/exited with status 7/);
     expect((error as SessionEndedError).output).toBe("bye\n");
+    expect((error as Error).message).toMatch(/wrap such scripts in \( \.\.\. \)/);
     expect(rt.sessions.list().map((s) => s.sessionId)).not.toContain(own);
     const late = await run("echo again", undefined, own).catch((e: unknown) => e);
     expect(late).toBeInstanceOf(SessionNotFoundError);
@@ -360,6 +361,12 @@ describe("dead peers and slow handshakes", () => {
       await r.dispose();
       silent.close();
     }
+  });
+
+  it("keeps the session when a `set -e` script runs in a subshell, and explains when one ends it", async () => {
+    const own = (await rt.sessions.start("test")).sessionId;
+    expect(await run("( set -e; echo one; false; echo never )", undefined, own)).toEqual({ exitCode: 1, output: "one\n" });
+    await expect(run("set -e; false", undefined, own)).rejects.toThrow(/exited with status 1.*set -e/s);
   });
 
   it("ends the session when the shell exits even if a background job still holds its output", async () => {

@@ -32,6 +32,9 @@ export const DEFAULTS = {
   keepaliveCountMax: 3,
 } as const;
 
+/** Node's timers fire at once for longer delays, so no timeout may exceed this (about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Longest command accepted (a long heredoc that writes a file is legitimate). */
 export const MAX_COMMAND_BYTES = 512 * 1024;
 
@@ -66,8 +69,10 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min
   const raw = env[name];
   if (raw === undefined || raw.trim() === "") return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new ConfigError(`${name}='${raw}' is not valid: give a whole number of at least ${min} (default ${fallback}).`);
+  if (!Number.isSafeInteger(value) || value < min || value > MAX_TIMER_MS) {
+    throw new ConfigError(
+      `${name}='${raw}' is not valid: give a whole number from ${min} to ${MAX_TIMER_MS} (default ${fallback}).`,
+    );
   }
   return value;
 }

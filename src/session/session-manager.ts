@@ -1,4 +1,5 @@
 import { v4 as uuidv4 } from "uuid";
+import { MAX_TIMER_MS } from "../config.js";
 import type { HostConfig } from "../hosts/host-config.js";
 import type { ConnectOptions } from "../ssh/connect.js";
 import { connectWithJumps } from "../ssh/proxy-jump.js";
@@ -108,8 +109,10 @@ export class SessionManager {
   async exec(sessionId: string, command: string, options: ExecOptions = {}): Promise<CommandResult> {
     this.checkCommand(command);
     const timeoutMs = options.timeoutMs ?? this.options.execTimeoutMs;
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
-      throw new InvalidCommandError(`Invalid timeout_ms ${timeoutMs}: give a whole number of milliseconds above 0.`);
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMER_MS) {
+      throw new InvalidCommandError(
+        `Invalid timeout_ms ${timeoutMs}: give a whole number of milliseconds from 1 to ${MAX_TIMER_MS} (about 24.8 days).`,
+      );
     }
     const entry = this.entry(sessionId);
     this.touch(entry, +1);

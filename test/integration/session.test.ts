@@ -162,6 +162,9 @@ describe("limits on input", () => {
     await expect(run("   \n\t")).rejects.toThrow(/empty/);
     await expect(run("echo a\0b")).rejects.toThrow(/NUL/);
     await expect(run("x".repeat(600 * 1024))).rejects.toThrow(/limit is 524288/);
+    // Node would fire a longer timer at once, so the bound is refused rather than silently broken.
+    await expect(run("true", 2 ** 31)).rejects.toThrow(/Invalid timeout_ms 2147483648/);
+    await expect(run("true", 0)).rejects.toThrow(/Invalid timeout_ms 0/);
   });
 
   it("accepts a long heredoc that writes a file", async () => {

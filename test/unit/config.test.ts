@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, DEFAULTS, readConfig } from "../../src/config.js";
+
+describe("readConfig", () => {
+  it("uses the documented defaults and puts everything under the given home", () => {
+    const config = readConfig({}, "/home/u");
+    expect(config).toMatchObject({
+      ...DEFAULTS,
+      strictHostKeys: "accept-new",
+      dataDir: "/home/u/.ssh-mcp",
+      userKnownHostsFile: "/home/u/.ssh/known_hosts",
+      homeDir: "/home/u",
+    });
+    expect(DEFAULTS).toMatchObject({ execTimeoutMs: 60_000, idleTimeoutMs: 7_200_000, maxOutputBytes: 65_536 });
+  });
+
+  it("reads every setting from the environment", () => {
+    const config = readConfig(
+      {
+        SSH_MCP_STRICT_HOST_KEYS: "yes",
+        SSH_MCP_EXEC_TIMEOUT_MS: "1000",
+        SSH_MCP_IDLE_TIMEOUT_MS: "2000",
+        SSH_MCP_MAX_OUTPUT_BYTES: "4096",
+        SSH_MCP_KEY_PASSPHRASE: "pp",
+        SSH_AUTH_SOCK: "/tmp/agent.sock",
+      },
+      "/h",
+    );
+    expect(config).toMatchObject({
+      strictHostKeys: "yes",
+      execTimeoutMs: 1000,
+      idleTimeoutMs: 2000,
+      maxOutputBytes: 4096,
+      keyPassphrase: "pp",
+      agentSocket: "/tmp/agent.sock",
+    });
+  });
+
+  it.each([
+    ["SSH_MCP_STRICT_HOST_KEYS", "ask", /accept-new \(the default\), yes or no/],
+    ["SSH_MCP_EXEC_TIMEOUT_MS", "10s", /whole number from 1 to 2147483647/],
+    ["SSH_MCP_IDLE_TIMEOUT_MS", "0", /SSH_MCP_IDLE_TIMEOUT_MS='0'/],
+    ["SSH_MCP_IDLE_TIMEOUT_MS", "2147483648", /to 2147483647/],
+    ["SSH_MCP_MAX_OUTPUT_BYTES", "100", /from 256/],
+  ])("refuses %s=%s, naming the variable", (name, value, message) => {
+    expect(() => readConfig({ [name]: value }, "/h")).toThrow(ConfigError);
+    expect(() => readConfig({ [name]: value }, "/h")).toThrow(message);
+  });
+});

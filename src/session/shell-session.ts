@@ -12,9 +12,10 @@ export interface ShellOptions {
   maxOutputBytes: number;
   /** How long the shell may take to answer its first line. */
   startTimeoutMs: number;
-  /** After an interrupt, how long to wait for the command to give the shell back. */
-  interruptGraceMs?: number;
 }
+
+/** After an interrupt, how long the command has to give the shell back before the shell is stopped. */
+const INTERRUPT_GRACE_MS = 2000;
 
 /** What a finished command left behind. */
 export interface CommandResult {
@@ -175,7 +176,7 @@ export class ShellSession {
       : Promise.resolve();
     let graceTimer: NodeJS.Timeout | undefined;
     const gaveUp = killed.then(
-      () => new Promise<boolean>((r) => (graceTimer = setTimeout(() => r(false), this.options.interruptGraceMs ?? 2000))),
+      () => new Promise<boolean>((r) => (graceTimer = setTimeout(() => r(false), INTERRUPT_GRACE_MS))),
     );
     const freed = await Promise.race([shellFree.then(() => true), gaveUp]);
     clearTimeout(graceTimer);

@@ -20,12 +20,18 @@ export function authKind(host: HostConfig): "key" | "password" | "agent" {
   return host.keyPath ? "key" : host.password ? "password" : "agent";
 }
 
+/** user@host:port and the settings worth showing; never a password. */
+function hostDetails(host: HostConfig): string[] {
+  const details = [`${host.username}@${host.host}:${host.port}`, `auth=${authKind(host)}`];
+  if (host.hostKey) details.push(`hostKey=${host.hostKey} (pinned)`);
+  if (host.agentForward) details.push("agentForward");
+  if (host.proxyJump) details.push(`proxyJump=${host.proxyJump}`);
+  return details;
+}
+
+/** One list-hosts line: id and details, tab-separated. */
 function describeHost(host: HostConfig): string {
-  const extras = [`auth=${authKind(host)}`];
-  if (host.hostKey) extras.push(`hostKey=${host.hostKey} (pinned)`);
-  if (host.agentForward) extras.push("agentForward");
-  if (host.proxyJump) extras.push(`proxyJump=${host.proxyJump}`);
-  return `${host.host_id}\t${host.username}@${host.host}:${host.port}\t${extras.join("\t")}`;
+  return [host.host_id, ...hostDetails(host)].join("\t");
 }
 
 /** add-host, list-hosts, edit-host, remove-host. */
@@ -51,7 +57,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
     },
     safely(log, async (args) => {
       const host = await store.add(args);
-      return textResult(`Added host '${host.host_id}': ${describeHost(host).split("\t").slice(1).join(", ")}.`);
+      return textResult(`Added host '${host.host_id}': ${hostDetails(host).join(", ")}.`);
     }),
   );
 
@@ -116,7 +122,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
     },
     safely(log, async ({ host_id, ...patch }) => {
       const host = await store.edit(host_id, patch);
-      return textResult(`Updated host '${host.host_id}': ${describeHost(host).split("\t").slice(1).join(", ")}.`);
+      return textResult(`Updated host '${host.host_id}': ${hostDetails(host).join(", ")}.`);
     }),
   );
 

@@ -36,7 +36,7 @@ export class CommandTimeoutError extends SshMcpError {
   ) {
     const after = sessionKept
       ? "It was interrupted; the session is still open with its working directory, variables and background jobs."
-      : "It could not be interrupted (it was running inside the shell itself), so the session was closed. Start a new one with start-session.";
+      : `${SHELL_LOST} Start a new one with start-session.`;
     super(
       `Command timed out after ${timeoutMs} ms. ${after} For longer commands pass a larger timeout_ms, or run them in the background (nohup cmd > log 2>&1 &).` +
         (output ? `\nOutput so far:\n${output}` : "\nNo output so far."),
@@ -46,10 +46,19 @@ export class CommandTimeoutError extends SshMcpError {
 
 /** The command was cancelled by the caller (for example the MCP client gave up). */
 export class CommandCancelledError extends SshMcpError {
-  constructor(readonly output: string) {
-    super(`Command cancelled and interrupted; the session is still open.${output ? `\nOutput so far:\n${output}` : ""}`);
+  constructor(
+    readonly output: string,
+    readonly sessionKept = true,
+  ) {
+    const after = sessionKept ? "the session is still open." : `${SHELL_LOST} Start a new one with start-session.`;
+    super(`Command cancelled and interrupted; ${after}${output ? `\nOutput so far:\n${output}` : ""}`);
   }
 }
+
+/** Why a session can be lost to an interrupt: the shell never printed the command's end. */
+const SHELL_LOST =
+  "The command was stopped, but its shell did not answer afterwards, so the session was closed. " +
+  "That happens when the command redirected or replaced the shell itself (exec >file, exec bash).";
 
 /** The session's shell or connection ended, during a command or between commands. */
 export class SessionEndedError extends SshMcpError {
@@ -60,7 +69,8 @@ export class SessionEndedError extends SshMcpError {
   ) {
     // Agents often paste scripts that start with `set -e` or end with `exit`; say how to keep the shell.
     const hint = /exited with status/.test(reason)
-      ? " Commands run in the session's own shell, so `exit` or a failure under `set -e` ends it: wrap such scripts in ( ... ) or bash -c '...' to keep the session."
+      ? " Commands run in the session's own shell, so `exit`, `exec` (which replaces the shell), a failure under `set -e` or an unset variable under `set -u` end it: " +
+        "wrap such scripts in ( ... ) or bash -c '...' to keep the session."
       : "";
     super(
       `Session '${sessionId}' ended: ${reason}. It has been removed; start a new one with start-session.${hint}` +

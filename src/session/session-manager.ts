@@ -133,12 +133,12 @@ export class SessionManager {
 
   /** Close a session and its connection. */
   async close(sessionId: string): Promise<void> {
-    this.entry(sessionId).shell.close("it was closed with close-session");
+    await this.entry(sessionId).shell.close("it was closed with close-session");
   }
 
   /** Close every session (server shutdown). */
   async closeAll(): Promise<void> {
-    for (const entry of [...this.sessions.values()]) entry.shell.close("the server shut down");
+    await Promise.all([...this.sessions.values()].map((entry) => entry.shell.close("the server shut down")));
   }
 
   private entry(sessionId: string): Entry {
@@ -175,7 +175,7 @@ export class SessionManager {
     entry.idleTimer = setTimeout(() => {
       // A long command is not idleness: look again a full period after it ends.
       if (entry.busy > 0) return entry.idleTimer?.refresh();
-      entry.shell.close(`it was idle for ${ms} ms (SSH_MCP_IDLE_TIMEOUT_MS)`);
+      void entry.shell.close(`it was idle for ${ms} ms (SSH_MCP_IDLE_TIMEOUT_MS)`);
     }, ms);
     entry.idleTimer.unref();
   }

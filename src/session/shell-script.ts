@@ -1,7 +1,16 @@
 /**
- * The few lines of POSIX shell that ssh-mcp sends. The user's command never becomes shell
- * syntax of ours: it travels as one single-quoted word to `eval`, so no quote, heredoc or
- * backslash in it can reach the shell outside the command or forge a token.
+ * Every line of shell that ssh-mcp sends. The user's command never becomes shell syntax of
+ * ours: it travels as one single-quoted word to `eval`, so no quote, heredoc or backslash in it
+ * can reach the shell outside the command or forge a token.
+ *
+ * Written for the smallest common POSIX shell (dash, busybox ash) and checked on bash, zsh,
+ * ksh93 and mksh. Nothing the user defines may change what these lines do:
+ * - every command name we run is quoted (`\command`), so no alias applies, and goes through
+ *   `command` (`builtin` in zsh, whose `command` skips builtins), so no function applies;
+ * - the functions below are defined after the login scripts ran, and parsed once;
+ * - our own lines run with the shell's stderr, which is the SSH channel's stderr that nobody
+ *   reads, so `set -x` traces and shell diagnostics about them never reach a result;
+ * - nothing here fails or reads an unset variable, so `set -e` and `set -u` leave them alone.
  */
 
 /** Tokens unique to one command; the id is random, so output cannot predict them. */
@@ -15,74 +24,174 @@ export function shellQuote(text: string): string {
 }
 
 /**
- * Sent once when the shell opens. Job control (`set -m`, where the shell allows it without a
- * terminal) gives each command its own process group, so a timeout can stop a whole pipeline.
- * The ready line carries the shell's pid, which the interrupt script needs; then comes the
- * header of the first command (no jobs yet).
+ * The signal that asks the shell to drop the rest of a command: its trap returns from the
+ * function running the command (and from any function of the user's that is running inside
+ * it), so nothing more of the command's text runs, whether it is waiting for a process or
+ * looping in the shell itself.
  */
-export function initScript(readyToken: string, firstId: string): string {
+const ABORT_SIGNAL = "USR2";
+
+/**
+ * The session's functions, for a shell whose builtin runner is `run` (`\command`, or
+ * `\builtin` in zsh, whose `command` skips builtins) and whose way to mark a running command
+ * is `flag`:
+ * - `__mcp_eval CMD` runs the command in the current shell, so cd, variables and jobs persist,
+ *   with stdin from /dev/null (nothing waits on input or eats the next command) and stderr
+ *   merged; `eval` reports a syntax error and the shell carries on. The command sees no
+ *   positional parameters of ours, as at a prompt.
+ *   `__mcp_in` marks the command as running, for the abort trap; where it is local it is gone
+ *   the moment the function returns, so a late signal cannot abort a later command.
+ * - `__mcp_end STATUS ID NEXT` prints the end token with the status, then the next command's
+ *   header: the background jobs that exist now (the first `jobs` takes pending "Done" notices
+ *   off the output) and its jobs token. The header goes out off the critical path, right after
+ *   the end token, so the next command starts at once.
+ * The command's status is that of `__mcp_eval`, called at top level, so an ERR trap of the
+ * user's fires once for a failing command, as at a prompt.
+ */
+function sessionFunctions(run: string, flag: string): string {
   return [
-    "unset HISTFILE 2>/dev/null",
-    "set -m 2>/dev/null",
-    `printf '%s%s\\n' ${shellQuote(readyToken)} "$$"`,
-    `echo ${commandTokens(firstId).jobs}`,
-  ].join("; ") + "\n";
+    `__mcp_eval() { ${flag}; __mcp_cmd=$1; shift; ${run} eval "$__mcp_cmd" </dev/null 2>&1; }`,
+    `__mcp_end() { __mcp_in=; ${run} printf '__MCP_%s_E%s\\n' "$2" "$1"; ` +
+      `${run} jobs >/dev/null 2>&1; ${run} jobs -p 2>/dev/null; ${run} printf '__MCP_%s_J\\n' "$3"; }`,
+  ].join("\n");
 }
 
 /**
- * One command: run it in the current shell so cd, variables and jobs persist, with stdin from
- * /dev/null (nothing can wait on input or eat the next command) and stderr merged, and print
- * the end token with the exit status; `command eval` keeps a syntax error in the command from
- * ending a POSIX shell. Then, off the critical path, the next command's header: the background
- * jobs that exist now (so interrupting the next command leaves them alone; a plain `jobs` first
- * takes pending "Done" notices off the output) and its jobs token. Kept short: the shell reads
- * it from a pipe a byte at a time.
+ * Sent once, after the login scripts ran. No `set -m`: job control without a terminal is an
+ * error in zsh (fatal there) and makes bash print job notices into results. The ready line
+ * carries the shell's pid, which the interrupt script needs; then comes the header of the
+ * first command (no jobs yet).
+ *
+ * ksh93 has no dynamic `local`, so there the trap checks that a function other than
+ * `__mcp_end` is running (`.sh.fun`): `return` outside a function would end the shell.
  */
+export function initScript(readyToken: string, firstId: string): string {
+  const abort = (check: string) => `\\trap ${shellQuote(check)} ${ABORT_SIGNAL}`;
+  return [
+    "\\unset HISTFILE __mcp_in 2>/dev/null",
+    "case ${KSH_VERSION-} in",
+    "*93*)",
+    sessionFunctions("\\command", "__mcp_in=1"),
+    abort("case ${.sh.fun-} in ''|__mcp_end) ;; *) case ${__mcp_in-} in 1) return 130;; esac;; esac"),
+    ";;",
+    "*)",
+    'if [ -n "${ZSH_VERSION-}" ]; then',
+    sessionFunctions("\\builtin", "\\local __mcp_in=1"),
+    "else",
+    sessionFunctions("\\command", "\\local __mcp_in=1"),
+    "fi",
+    abort("case ${__mcp_in-} in 1) return 130;; esac"),
+    ";;",
+    "esac",
+    `\\command printf '%s%s\\n' ${shellQuote(readyToken)} "$$"`,
+    `\\command printf '%s\\n' ${commandTokens(firstId).jobs}`,
+  ].join("\n") + "\n";
+}
+
+/** One command: a single short line, since the shell reads it from a pipe a byte at a time. */
 export function commandScript(id: string, command: string, nextId: string): string {
-  return (
-    `command eval ${shellQuote(command)} </dev/null 2>&1; echo ${commandTokens(id).end}$?; ` +
-    `jobs >/dev/null; jobs -p; echo ${commandTokens(nextId).jobs}\n`
+  return `__mcp_eval ${shellQuote(command)}; __mcp_end $? ${id} ${nextId}\n`;
+}
+
+/**
+ * Lists "pid ppid sid" for every process: from /proc where there is one (Linux, also without
+ * procps or with busybox's `ps`), else from `ps` (BSD and macOS, which have no /proc).
+ */
+const LIST_PROCESSES = `procs() {
+  if [ -r /proc/$S/stat ]; then
+    cat /proc/[0-9]*/stat 2>/dev/null | awk '{ p = $1; sub(/^.*\\) /, ""); print p, $2, $4 }'
+  else
+    ps -A -o pid= -o ppid= 2>/dev/null
+  fi
+}`;
+
+/**
+ * The descendants of the shell S, except the background jobs in KEEP (and theirs); with
+ * SAME_SESSION, only those still in the shell's session (a hangup does not reach the others).
+ */
+const DESCENDANTS = `targets() {
+  procs | awk -v s="$S" -v keep="$KEEP" -v same="$SAME_SESSION" '
+{ pid[NR] = $1; pp[NR] = $2; sid[NR] = $3; if ($1 == s) ssid = $3 }
+END {
+  n = split(keep, k, " "); for (i = 1; i <= n; i++) kept[k[i]] = 1
+  mark[s] = 1; changed = 1
+  while (changed) {
+    changed = 0
+    for (i = 1; i <= NR; i++) {
+      if ((pid[i] in mark) || !(pp[i] in mark)) continue
+      if (pp[i] == s && (pid[i] in kept)) continue
+      mark[pid[i]] = 1; changed = 1
+    }
+  }
+  for (i = 1; i <= NR; i++)
+    if (pid[i] != s && (pid[i] in mark) && (same == "" || sid[i] == ssid)) out = out " " pid[i]
+  print out
+}'
+}`;
+
+/** Signal the targets, then give them up to a second to go; true (status 0) if none are left. */
+const SIGNAL_TARGETS = `signal() {
+  t=$(targets); [ -n "$t" ] || return 0
+  kill -s "$1" $t 2>/dev/null
+  i=0; while [ $i -lt 20 ]; do
+    alive=; for p in $t; do kill -0 $p 2>/dev/null && alive=1; done
+    [ -z "$alive" ] && return 0
+    sleep 0.05; i=$((i + 1))
+  done
+  return 1
+}`;
+
+/**
+ * Run on a second channel of the same connection, by /bin/sh, so no login script or user
+ * definition takes part (the login shell runs the channel's command with `-c`).
+ */
+function sidecar(script: string): string {
+  return `\\exec /bin/sh -c ${shellQuote(script)}`;
+}
+
+/**
+ * Interrupt the running command, as Ctrl-C in a terminal would, and more surely:
+ * 1. ask the shell to drop the rest of the command's text (the abort signal, repeated until
+ *    told to stop, so it also reaches the user's functions that were running the command);
+ * 2. stop every process the command started, keeping the background jobs that existed before
+ *    it and the shell: INT first (no shell reports it), then TERM, then KILL;
+ * 3. keep going until ssh-mcp closes this channel's stdin, which it does once the shell
+ *    answered: no abort signal can then reach the next command.
+ */
+export function interruptScript(shellPid: number, keepJobs: number[]): string {
+  return sidecar(
+    [
+      `S=${shellPid}; KEEP=${shellQuote(keepJobs.join(" "))}; SAME_SESSION=`,
+      LIST_PROCESSES,
+      DESCENDANTS,
+      SIGNAL_TARGETS,
+      `( while kill -s ${ABORT_SIGNAL} $S 2>/dev/null; do sleep 0.02; done ) & asking=$!`,
+      "signal INT || signal TERM || signal KILL",
+      "while read -r _; do :; done",
+      "kill $asking 2>/dev/null",
+      "exit 0",
+    ].join("\n"),
   );
 }
 
 /**
- * Run on a separate channel to interrupt a command: stop every descendant of the shell and
- * their process groups, except the background jobs that existed before the command began and
- * the shell itself. TERM first, KILL for whatever is still there a second later.
+ * What a terminal hangup does: SIGHUP to the shell and every process in its session, so a
+ * closed session leaves nothing running but what was started with nohup or setsid.
  */
-export function interruptScript(shellPid: number, keepJobs: number[]): string {
-  const awk = `
-{ pid[NR]=$1; pp[NR]=$2; pg[NR]=$3 }
-END {
-  n=split(keep, k, " "); for (i=1;i<=n;i++) kept[k[i]]=1
-  mark[s]=1; spg=""
-  for (i=1;i<=NR;i++) if (pid[i]==s) spg=pg[i]
-  changed=1
-  while (changed) {
-    changed=0
-    for (i=1;i<=NR;i++) {
-      if ((pid[i] in mark) || !(pp[i] in mark)) continue
-      if (pp[i]==s && ((pid[i] in kept) || (pg[i] in kept))) continue
-      mark[pid[i]]=1; changed=1
-    }
-  }
-  for (i=1;i<=NR;i++) if (pid[i]!=s && (pid[i] in mark)) {
-    out=out " " pid[i]
-    if (pg[i]!=spg && !(pg[i] in kept) && !(("-" pg[i]) in seen)) { seen["-" pg[i]]=1; out=out " -" pg[i] }
-  }
-  print out
-}`;
-  return [
-    `t=$(ps -e -o pid= -o ppid= -o pgid= | awk -v s=${shellPid} -v keep=${shellQuote(keepJobs.join(" "))} ${shellQuote(awk)})`,
-    `[ -n "$t" ] || exit 0`,
-    `kill -s TERM -- $t 2>/dev/null`,
-    `i=0; while [ $i -lt 10 ]; do alive=; for p in $t; do case $p in -*) ;; *) st=$(ps -o stat= -p $p 2>/dev/null); case "$st" in ""|Z*) ;; *) alive=1;; esac;; esac; done; [ -z "$alive" ] && exit 0; sleep 0.1; i=$((i+1)); done`,
-    `kill -s KILL -- $t 2>/dev/null`,
-    `exit 0`,
-  ].join("\n");
+export function hangupScript(shellPid: number): string {
+  return sidecar(
+    [
+      `S=${shellPid}; KEEP=; SAME_SESSION=1`,
+      LIST_PROCESSES,
+      DESCENDANTS,
+      "t=$(targets)",
+      "kill -s HUP $t $S 2>/dev/null",
+      "exit 0",
+    ].join("\n"),
+  );
 }
 
-/** Ends a shell that could not be interrupted (a loop running inside the shell itself). */
+/** Ends a shell that did not come back after an interrupt. */
 export function killShellScript(shellPid: number): string {
-  return `kill -s TERM ${shellPid} 2>/dev/null; sleep 0.5; kill -s KILL ${shellPid} 2>/dev/null; exit 0`;
+  return sidecar(`kill -s TERM ${shellPid} 2>/dev/null; sleep 0.5; kill -s KILL ${shellPid} 2>/dev/null; exit 0`);
 }

@@ -3,7 +3,7 @@ import type { Client, ClientChannel } from "ssh2";
 import { SerialQueue } from "../serial-queue.js";
 import { CappedOutput } from "./capped-output.js";
 import { CommandStream } from "./command-stream.js";
-import { commandScript, commandTokens, initScript, interruptScript, killShellScript } from "./shell-script.js";
+import { commandScript, commandTokens, hangupScript, initScript, interruptScript, killShellScript } from "./shell-script.js";
 import { CommandCancelledError, CommandTimeoutError, SessionEndedError, ShellStartError } from "./session-errors.js";
 
 /** Limits one shell works within. */
@@ -14,8 +14,15 @@ export interface ShellOptions {
   startTimeoutMs: number;
 }
 
-/** After an interrupt, how long the command has to give the shell back before the shell is stopped. */
-const INTERRUPT_GRACE_MS = 2000;
+/**
+ * After an interrupt starts, how long the shell has to answer before it is stopped: the
+ * interrupt script needs up to a second for each of INT, TERM and KILL.
+ */
+const INTERRUPT_GRACE_MS = 5000;
+/** How long a closing session waits for its hangup to be delivered. */
+const HANGUP_WAIT_MS = 2000;
+/** How long a side channel may take before it is closed regardless. */
+const SIDECAR_LIMIT_MS = 10_000;
 
 /** What a finished command left behind. */
 export interface CommandResult {
@@ -32,7 +39,14 @@ interface Prepared {
 
 interface Running {
   stream: CommandStream;
-  finished: () => void;
+  /** Called once, when the command's end token arrives. */
+  answered: () => void;
+}
+
+/** A short script running on a second channel; its stdin stays open until `end()`. */
+interface Sidecar {
+  end(): void;
+  closed: Promise<void>;
 }
 
 /**
@@ -106,8 +120,15 @@ export class ShellSession {
     return this.queue.run(() => this.runNow(command, timeoutMs, signal));
   }
 
-  /** End the shell and the connection. */
-  close(reason = "it was closed"): void {
+  /**
+   * Hang up the shell and every process of its session, as closing a terminal does, then end
+   * the connection. Bounded: a host that does not answer is simply disconnected.
+   */
+  async close(reason = "it was closed"): Promise<void> {
+    if (!this.alive) return;
+    this.stopping = reason;
+    const hungUp = this.openSidecar(hangupScript(this.shellPid)).then((side) => side.closed);
+    await Promise.race([hungUp.catch(() => undefined), delay(HANGUP_WAIT_MS)]);
     this.end(reason);
   }
 
@@ -119,15 +140,19 @@ export class ShellSession {
 
     return new Promise<CommandResult>((resolve, reject) => {
       let interrupted: "timeout" | "cancel" | undefined;
-      let freeShell!: () => void;
-      const shellFree = new Promise<void>((r) => (freeShell = r));
+      /** Resolves true once an interrupt is over and the shell answered, false if it never did. */
+      let interruption: Promise<boolean> | undefined;
+      let markAnswered!: () => void;
+      const shellAnswered = new Promise<void>((r) => (markAnswered = r));
+      let settled = false;
       const settle = (error?: Error) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
         const at = this.endListeners.indexOf(onEnded);
         if (at >= 0) this.endListeners.splice(at, 1);
-        this.running = undefined;
-        freeShell();
+        if (this.running?.stream === stream) this.running = undefined;
         if (error) reject(error);
         else if (interrupted === "timeout") reject(new CommandTimeoutError(timeoutMs, output.text(), true));
         else if (interrupted === "cancel") reject(new CommandCancelledError(output.text()));
@@ -140,12 +165,14 @@ export class ShellSession {
       const interrupt = (kind: "timeout" | "cancel") => {
         if (interrupted || stream.done) return;
         interrupted = kind;
-        void this.interrupt(stream, shellFree).then(async (stopped) => {
-          if (stopped) return;
-          // The shell itself is busy (a loop inside the shell): ending it is the only way back.
-          settle(kind === "timeout" ? new CommandTimeoutError(timeoutMs, output.text(), false) : new CommandCancelledError(output.text()));
-          this.stopping = "a command could not be interrupted, so its shell was stopped";
-          await this.sidecar(killShellScript(this.shellPid)).catch(() => undefined);
+        interruption = this.interrupt(stream, shellAnswered);
+        void interruption.then(async (answered) => {
+          if (answered) return settle();
+          this.stopping = "the shell did not answer after a command was interrupted, so it was stopped";
+          settle(kind === "timeout" ? new CommandTimeoutError(timeoutMs, output.text(), false) : new CommandCancelledError(output.text(), false));
+          await this.openSidecar(killShellScript(this.shellPid))
+            .then((side) => side.closed)
+            .catch(() => undefined);
           this.end(this.stopping);
         });
       };
@@ -153,7 +180,15 @@ export class ShellSession {
       const timer = setTimeout(() => interrupt("timeout"), timeoutMs);
       signal?.addEventListener("abort", onAbort);
       this.endListeners.push(onEnded);
-      this.running = { stream, finished: () => settle() };
+      this.running = {
+        stream,
+        answered: () => {
+          this.running = undefined;
+          markAnswered();
+          // After an interrupt, the result waits until the interrupt script has stopped.
+          if (!interruption) settle();
+        },
+      };
       this.channel.write(commandScript(id, command, this.next.id));
     });
   }
@@ -164,37 +199,39 @@ export class ShellSession {
     if (!run) return void this.next.stream.push(chunk);
     if (!run.stream.push(chunk)) return;
     const rest = run.stream.remainder;
-    run.finished();
+    run.answered();
     if (rest.length) this.next.stream.push(rest);
   }
 
-  /** Stop the running command's processes; resolves true once the shell is free again. */
-  private async interrupt(stream: CommandStream, shellFree: Promise<void>): Promise<boolean> {
-    // Without the header the pre-existing jobs are unknown, so nothing is killed blindly.
-    const killed = stream.started
-      ? this.sidecar(interruptScript(this.shellPid, stream.jobs)).catch(() => undefined)
-      : Promise.resolve();
-    let graceTimer: NodeJS.Timeout | undefined;
-    const gaveUp = killed.then(
-      () => new Promise<boolean>((r) => (graceTimer = setTimeout(() => r(false), INTERRUPT_GRACE_MS))),
-    );
-    const freed = await Promise.race([shellFree.then(() => true), gaveUp]);
-    clearTimeout(graceTimer);
-    return freed;
+  /**
+   * Stop the running command (see interruptScript). Resolves true once the shell answered and
+   * the interrupt script is gone, so no abort signal of it can reach the next command.
+   */
+  private async interrupt(stream: CommandStream, shellAnswered: Promise<void>): Promise<boolean> {
+    // Without the header the jobs to spare are unknown, so nothing is killed blindly.
+    const side = stream.started ? this.openSidecar(interruptScript(this.shellPid, stream.jobs)).catch(() => undefined) : undefined;
+    const answered = await Promise.race([shellAnswered.then(() => true), delay(INTERRUPT_GRACE_MS).then(() => false)]);
+    const script = await side;
+    script?.end();
+    await script?.closed;
+    return answered;
   }
 
   /** Run a short script on a second channel of the same connection (no new login). */
-  private sidecar(script: string): Promise<void> {
+  private openSidecar(script: string): Promise<Sidecar> {
     return new Promise((resolve, reject) => {
       this.client.exec(script, (error, ch) => {
         if (error) return reject(error);
-        const guard = setTimeout(() => ch.close(), 10_000);
-        ch.on("close", () => {
-          clearTimeout(guard);
-          resolve();
-        });
+        const guard = setTimeout(() => ch.close(), SIDECAR_LIMIT_MS);
+        const closed = new Promise<void>((done) =>
+          ch.on("close", () => {
+            clearTimeout(guard);
+            done();
+          }),
+        );
         ch.resume();
         ch.stderr.resume();
+        resolve({ end: () => ch.end(), closed });
       });
     });
   }
@@ -210,6 +247,10 @@ export class ShellSession {
     this.client.end();
     for (const listener of [...this.endListeners]) listener(this.endReason);
   }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function prepare(maxOutputBytes: number): Prepared {
@@ -257,12 +298,13 @@ function waitForReady(
       afterReady(seen.subarray(nl + 1));
     };
     const onClose = () =>
-      fail(new ShellStartError("The remote shell closed as soon as it started. Check the account's login shell and ~/.profile."));
+      fail(new ShellStartError("The remote shell closed as soon as it started. Check the account's login shell and its login scripts (~/.profile, ~/.bash_profile, ~/.zprofile)."));
     const timer = setTimeout(
       () =>
         fail(
           new ShellStartError(
-            `The remote shell did not answer within ${timeoutMs} ms. ssh-mcp needs a POSIX login shell (sh, bash, zsh, dash, ksh) on the host.`,
+            `The remote shell did not answer within ${timeoutMs} ms. ssh-mcp needs a POSIX login shell (sh, bash, dash, zsh, ksh, mksh, ash) ` +
+              `whose login scripts (~/.profile, ~/.bash_profile, ~/.zprofile) finish without waiting for input: one that reads from standard input takes ssh-mcp's own lines.`,
           ),
         ),
       timeoutMs,

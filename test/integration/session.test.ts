@@ -132,12 +132,22 @@ describe("timeouts", () => {
     expect((await next).output).toBe("next\n");
   });
 
-  it("stops a loop inside the shell itself by ending that session, and says so", async () => {
+  it("stops a loop running inside the shell itself and keeps the session", async () => {
     const own = (await rt.sessions.start("test")).sessionId;
-    const error = await run("while :; do :; done", 500, own).catch((e: unknown) => e);
+    await run("cd /tmp", undefined, own);
+    const error = await run("i=0; while :; do i=$((i+1)); done", 500, own).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CommandTimeoutError);
+    expect((error as CommandTimeoutError).sessionKept).toBe(true);
+    expect((await run("pwd", undefined, own)).output).toBe("/tmp\n");
+  });
+
+  it("closes the session and says why when the shell stays silent after an interrupt (exec >file)", async () => {
+    const own = (await rt.sessions.start("test")).sessionId;
+    const error = await run("exec >/dev/null", 500, own).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CommandTimeoutError);
     expect((error as CommandTimeoutError).sessionKept).toBe(false);
-    await expect(run("echo x", undefined, own)).rejects.toThrow(/could not be interrupted/);
+    expect((error as Error).message).toMatch(/did not answer afterwards.*exec >file/);
+    await expect(run("echo x", undefined, own)).rejects.toThrow(/did not answer after a command was interrupted/);
   });
 });
 

@@ -80,7 +80,7 @@ function launch(dir, port) {
 
 /** Start a private sshd; resolves once it listens. */
 export async function startSshd() {
-  if (!SSHD_PATH) throw new Error("sshd not found: `npm run bench` runs scripts/ensure-sshd.mjs, which installs or explains it");
+  if (!SSHD_PATH) throw new Error("sshd not found: `npm run bench` runs scripts/ensure-test-servers.mjs, which installs or explains it");
   const dir = mkdtempSync(join(tmpdir(), "ssh-mcp-bench-"));
   const keyPath = join(dir, "id_ed25519");
   keygen(join(dir, "ssh_host_ed25519_key"));

@@ -30,6 +30,7 @@ export function shellQuote(text: string): string {
  * looping in the shell itself.
  */
 const ABORT_SIGNAL = "USR2";
+const ABORT_IF_RUNNING = "case ${__mcp_in-} in 1) return 130;; esac";
 
 /**
  * The session's functions, for a shell whose builtin runner is `run` (`\command`, or
@@ -74,13 +75,17 @@ export function initScript(readyToken: string, firstId: string): string {
     sessionFunctions("\\command", "__mcp_in=1"),
     abort("case ${.sh.fun-} in ''|__mcp_end) ;; *) case ${__mcp_in-} in 1) return 130;; esac;; esac"),
     ";;",
+    "*MIRBSD*)", // mksh: `local` is an alias of typeset there, so quoting it would lose it
+    sessionFunctions("\\command", "\\typeset __mcp_in=1"),
+    abort(ABORT_IF_RUNNING),
+    ";;",
     "*)",
     'if [ -n "${ZSH_VERSION-}" ]; then',
     sessionFunctions("\\builtin", "\\local __mcp_in=1"),
     "else",
     sessionFunctions("\\command", "\\local __mcp_in=1"),
     "fi",
-    abort("case ${__mcp_in-} in 1) return 130;; esac"),
+    abort(ABORT_IF_RUNNING),
     ";;",
     "esac",
     `\\command printf '%s%s\\n' ${shellQuote(readyToken)} "$$"`,

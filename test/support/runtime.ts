@@ -13,7 +13,10 @@ export interface TestRuntime extends Runtime {
   dispose(): Promise<void>;
 }
 
-export function testRuntime(sshd: TestSshd, env: Record<string, string> = {}): TestRuntime {
+/** Where hosts added by addHost point: a test sshd, or any server and account with the test key. */
+export type TestServer = Pick<TestSshd, "host" | "port" | "user" | "keyPath">;
+
+export function testRuntime(sshd: TestServer, env: Record<string, string> = {}): TestRuntime {
   const home = mkdtempSync(join(tmpdir(), "ssh-mcp-home-"));
   const logs: string[] = [];
   const runtime = createRuntime(readConfig(env, home), (m) => logs.push(m));

@@ -1,0 +1,3 @@
+import { describeShellMatrix } from "./matrix.js";
+
+describeShellMatrix("Dropbear");

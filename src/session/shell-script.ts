@@ -50,15 +50,18 @@ const ABORT_IF_RUNNING = "case ${__mcp_in-} in 1) return 130;; esac";
  * user's fires once for a failing command, as at a prompt.
  */
 function sessionFunctions(run: string, flag: string): string {
+  // Every word is quoted too: zsh's global aliases expand anywhere in a line, not just first.
   return [
-    `__mcp_eval() { ${flag}; __mcp_cmd=$1; shift; ${run} eval "$__mcp_cmd" </dev/null 2>&1; }`,
-    `__mcp_end() { __mcp_in=; ${run} printf '__MCP_%s_E%s\\n' "$2" "$1"; ` +
-      `${run} jobs >/dev/null 2>&1; ${run} jobs -p 2>/dev/null; ${run} printf '__MCP_%s_J\\n' "$3"; }`,
+    `__mcp_eval() { ${flag}; __mcp_cmd=$1; \\shift; ${run} \\eval "$__mcp_cmd" </dev/null 2>&1; }`,
+    `__mcp_end() { __mcp_in=; ${run} \\printf '__MCP_%s_E%s\\n' "$2" "$1"; ` +
+      `${run} \\jobs >/dev/null 2>&1; ${run} \\jobs -p 2>/dev/null; ${run} \\printf '__MCP_%s_J\\n' "$3"; }`,
   ].join("\n");
 }
 
 /**
- * Sent once, after the login scripts ran. No `set -m`: job control without a terminal is an
+ * Sent once, after the login scripts ran. It starts with an empty line: a login script that
+ * reads a line (a `read` asking a question) gets that, as if Enter was pressed, and not ours.
+ * No `set -m`: job control without a terminal is an
  * error in zsh (fatal there) and makes bash print job notices into results. The ready line
  * carries the shell's pid, which the interrupt script needs; then comes the header of the
  * first command (no jobs yet).
@@ -69,6 +72,7 @@ function sessionFunctions(run: string, flag: string): string {
 export function initScript(readyToken: string, firstId: string): string {
   const abort = (check: string) => `\\trap ${shellQuote(check)} ${ABORT_SIGNAL}`;
   return [
+    "",
     "\\unset HISTFILE __mcp_in 2>/dev/null",
     "case ${KSH_VERSION-} in",
     "*93*)",

@@ -1,5 +1,5 @@
 import { SshMcpError } from "../errors.js";
-import { knownHostName } from "./known-hosts.js";
+import { knownHostName } from "./known-host-name.js";
 
 /** Where a host key came from and what it was. */
 interface OfferedKey {
@@ -105,6 +105,21 @@ export class RevokedHostKeyError extends HostKeyError {
     );
     this.file = file;
     this.line = line;
+  }
+}
+
+/** A host that is not one literal name (a pattern, list, negation, hashed name or marker): its key is never checked or recorded. */
+export class UnsafeHostNameError extends SshMcpError {
+  readonly host: string;
+  readonly port: number;
+
+  constructor(host: string, port: number, problem: string) {
+    super(
+      `Refusing to check or record a host key for host ${JSON.stringify(host)} (port ${port}): it ${problem}. ` +
+        `known_hosts only ever gets literal host names, so that a line can never vouch for other hosts. Correct the host with edit-host.`,
+    );
+    this.host = host;
+    this.port = port;
   }
 }
 

@@ -9,7 +9,14 @@ import {
   RevokedHostKeyError,
   UnknownHostKeyError,
 } from "./host-key-errors.js";
-import { entryMatches, formatKnownHostLine, knownHostName, parseKnownHosts, type KnownHostEntry } from "./known-hosts.js";
+import {
+  checkLiteralHost,
+  entryMatches,
+  formatKnownHostLine,
+  knownHostName,
+  parseKnownHosts,
+  type KnownHostEntry,
+} from "./known-hosts.js";
 
 /** OpenSSH's StrictHostKeyChecking values that make sense without a prompt. */
 export type StrictHostKeyChecking = "accept-new" | "yes" | "no";
@@ -47,6 +54,8 @@ export class HostKeyTrust {
 
   /** Accept keyBlob offered by host:port (appending it under accept-new when the host is unknown), or reject with a typed error. */
   async verify(host: string, port: number, keyBlob: Buffer, pin?: string): Promise<HostKeyVerdict> {
+    // A pattern as the host would match other hosts' lines on lookup and be written as a pattern on record.
+    checkLiteralHost(host, port);
     const offered = { host, port, keyType: keyTypeOf(keyBlob), fingerprint: fingerprintSha256(keyBlob) };
 
     if (pin !== undefined) {

@@ -122,6 +122,46 @@ describe("a host whose key changed", () => {
   });
 });
 
+describe("a host that is not one host name", () => {
+  it.each(["*", "*.example.com", "web,db", "!db", "|1|c2FsdA==|aGFzaA==", "@revoked", "db:22"])(
+    "add-host and edit-host refuse %j, naming the field and what it must be, and change nothing",
+    async (host) => {
+      const server = await serve();
+      await server.ok("add-host", keyHost("web"));
+      const file = join(server.home, ".ssh-mcp", "hosts.json");
+      const before = readFileSync(file);
+
+      const added = await server.call("add-host", { ...keyHost("bad"), host });
+      const edited = await server.call("edit-host", { host_id: "web", host });
+
+      for (const result of [added, edited]) {
+        expect(result.isError).toBe(true);
+        expect(result.text).toContain(`Invalid host ${JSON.stringify(host)}: must`);
+        expect(result.text).toContain("an IPv4 address");
+      }
+      expect(readFileSync(file)).toEqual(before);
+    },
+  );
+
+  it("saved by hand in hosts.json, start-session refuses it before connecting and known_hosts gets nothing", async () => {
+    const home = tempHome();
+    const dir = join(home, ".ssh-mcp");
+    mkdirSync(dir, { mode: 0o700 });
+    const star = { host_id: "star", host: "*", port: sshd.port, username: sshd.user, keyPath: sshd.keyPath };
+    writeFileSync(join(dir, "hosts.json"), JSON.stringify({ hosts: [star] }), { mode: 0o600 });
+    const server = await serve({ home });
+
+    const result = await server.call("start-session", { host_id: "star" });
+
+    expect(result.isError).toBe(true);
+    expect(result.text).toContain(`Host 'star' is saved with an invalid host "*"`);
+    expect(readdirSync(dir)).toEqual(["hosts.json"]);
+    // Still listed, so edit-host can correct it.
+    await server.ok("edit-host", { host_id: "star", host: sshd.host });
+    await server.ok("close-session", { sessionId: await startSession(server, "star") });
+  });
+});
+
 describe("SSH_MCP_STRICT_HOST_KEYS=no", () => {
   /** A HOME whose ~/.ssh-mcp/known_hosts records some other key for the shared sshd. */
   function homeWithWrongKey(): string {

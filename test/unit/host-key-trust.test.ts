@@ -8,6 +8,7 @@ import {
   HostKeyPinMismatchError,
   RevokedHostKeyError,
   UnknownHostKeyError,
+  UnsafeHostNameError,
 } from "../../src/ssh/host-key-errors.js";
 import { HostKeyTrust, type HostKeyTrustOptions, type StrictHostKeyChecking } from "../../src/ssh/host-key-trust.js";
 
@@ -302,6 +303,28 @@ describe("HostKeyTrust with policy 'accept-new'", () => {
   it("copes with missing user files", async () => {
     const t = trust("accept-new", { userKnownHostsFiles: [join(dir, "absent"), join(dir, "nope", "known_hosts")] });
     await expect(t.verify("web", 22, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: true });
+  });
+});
+
+describe("HostKeyTrust with a host that is not one literal name", () => {
+  it.each(["*", "*.example.com", "web,db", "!web", "|1|c2FsdA==|aGFzaA==", "@revoked", "[web]:22"])(
+    "refuses %j under accept-new and writes nothing, so no pattern ever vouches for other hosts",
+    async (host) => {
+      await writeFile(ours, `web ${ed25519.pubLine}\n`);
+      const t = trust("accept-new");
+      const error = await rejection(t.verify(host, 22, ed25519Other.blob));
+      expect(error).toBeInstanceOf(UnsafeHostNameError);
+      expect((error as Error).message).toContain(JSON.stringify(host));
+      expect(await readFile(ours, "utf8")).toBe(`web ${ed25519.pubLine}\n`);
+      // The impostor's key is still refused for the host whose real key is recorded.
+      await expect(t.verify("web", 22, ed25519Other.blob)).rejects.toBeInstanceOf(HostKeyMismatchError);
+      await expect(trust("yes").verify("web", 22, ed25519Other.blob)).rejects.toBeInstanceOf(HostKeyMismatchError);
+    },
+  );
+
+  it("refuses it under 'yes' even when a line matches it", async () => {
+    await writeFile(ours, `* ${ed25519.pubLine}\n`);
+    await expect(trust("yes").verify("*", 22, ed25519.blob)).rejects.toBeInstanceOf(UnsafeHostNameError);
   });
 });
 

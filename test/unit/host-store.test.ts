@@ -173,6 +173,15 @@ describe("validation refuses bad input and leaves hosts.json unchanged", () => {
     ["a username with a space", { ...base, username: "a b" }, InvalidHostError, "username"],
     ["a missing host", { host_id: "new", username: "u" }, InvalidHostError, "host"],
     ["a host with a space", { ...base, host: "10.0.0.1 " }, InvalidHostError, "host"],
+    ["a host that is a wildcard", { ...base, host: "*" }, InvalidHostError, "host"],
+    ["a host that is a wildcard domain", { ...base, host: "*.example.com" }, InvalidHostError, "host"],
+    ["a host that is a list", { ...base, host: "web,db" }, InvalidHostError, "host"],
+    ["a host that is a negation", { ...base, host: "!web" }, InvalidHostError, "host"],
+    ["a host that is a hashed known_hosts name", { ...base, host: "|1|c2FsdA==|aGFzaA==" }, InvalidHostError, "host"],
+    ["a host that is a known_hosts marker", { ...base, host: "@revoked" }, InvalidHostError, "host"],
+    ["a host with a port", { ...base, host: "web:2222" }, InvalidHostError, "host"],
+    ["a host with a user", { ...base, host: "root@web" }, InvalidHostError, "host"],
+    ["a host that is not a valid IPv4 address", { ...base, host: "10.0.0.300" }, InvalidHostError, "host"],
     ["an empty password", { ...base, password: "" }, InvalidHostError, "password"],
     ["a missing key file", { ...base, keyPath: "~/no_such_key" }, InvalidHostError, "keyPath"],
     ["an empty keyPath", { ...base, keyPath: "" }, InvalidHostError, "keyPath"],
@@ -191,6 +200,21 @@ describe("validation refuses bad input and leaves hosts.json unchanged", () => {
     if (error instanceof InvalidHostError) expect(error.field).toBe(field);
     else expect((error as DuplicateHostError).hostId).toBe(field);
     expect(await snapshot()).toEqual(before);
+  });
+
+  it("says what a host must be, naming the field", async () => {
+    await expect(makeStore().add({ ...base, host: "*" })).rejects.toThrow(
+      'Invalid host "*": must be one host, not a pattern, a list or a marker (*, ?, !, commas, | and a leading @ are not allowed). ' +
+        'Give one host name such as "db.example.com", an IPv4 address such as "10.0.0.5" or an IPv6 address such as "2001:db8::1".',
+    );
+  });
+
+  it("accepts DNS names (underscores too), IPv4 and IPv6 addresses, storing IPv6 without brackets", async () => {
+    const store = makeStore();
+    const hosts = ["db.example.com", "_ssh.example.com.", "10.0.0.5", "2001:db8::1", "[2001:db8::2]", "fe80::1%eth0"];
+    for (const [i, host] of hosts.entries()) await store.add({ ...base, host_id: `h${i}`, host });
+    expect((await store.list()).map((h) => h.host)).toEqual(hosts.map((h) => h.replace(/^\[(.*)\]$/, "$1")));
+    expect((await store.edit("h0", { host: "[::1]" })).host).toBe("::1");
   });
 
   it("refuses invalid input before creating anything", async () => {
@@ -300,6 +324,8 @@ describe("edit", () => {
     ["port 0", { port: 0 }, "port"],
     ["port 65536", { port: 65536 }, "port"],
     ["an empty host", { host: "" }, "host"],
+    ["a wildcard host", { host: "*" }, "host"],
+    ["a host list", { host: "web,*" }, "host"],
     ["a username with a space", { username: "a b" }, "username"],
     ["a missing key file", { keyPath: "/no/such/key" }, "keyPath"],
     ["a bad hostKey", { hostKey: "SHA256:short" }, "hostKey"],

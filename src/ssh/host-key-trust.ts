@@ -57,9 +57,12 @@ export class HostKeyTrust {
     // A pattern as the host would match other hosts' lines on lookup and be written as a pattern on record.
     checkLiteralHost(host, port);
     const offered = { host, port, keyType: keyTypeOf(keyBlob), fingerprint: fingerprintSha256(keyBlob) };
+    const { entries } = await this.readAll();
+    // @revoked always wins, as in OpenSSH: neither a pin nor policy "no" may accept a key its owner disowned.
+    this.throwIfRevoked(entries, host, port, keyBlob);
 
     if (pin !== undefined) {
-      // A pin is the user's explicit word on this host's key, so the known_hosts files are not consulted.
+      // A pin is the user's explicit word on this host's key, so the other known_hosts lines are not consulted.
       const expected = normalizeFingerprint(pin);
       if (expected !== offered.fingerprint) {
         throw new HostKeyPinMismatchError({ ...offered, expected: expected ?? pin.trim() });
@@ -68,9 +71,7 @@ export class HostKeyTrust {
     }
     if (this.options.policy === "no") return { accepted: true, recorded: false };
 
-    if (this.isKnown((await this.readAll()).entries, host, port, keyBlob)) {
-      return { accepted: true, recorded: false };
-    }
+    if (this.isKnown(entries, host, port, keyBlob)) return { accepted: true, recorded: false };
     if (this.options.policy === "yes") throw new UnknownHostKeyError(offered);
     return this.appends.run(() => this.recordNew(host, port, keyBlob));
   }
@@ -97,11 +98,9 @@ export class HostKeyTrust {
 
   /** Apply OpenSSH's rules to the parsed entries: true if recorded, false if the host is unknown; throws for revoked or changed keys. */
   private isKnown(entries: KnownHostEntry[], host: string, port: number, keyBlob: Buffer): boolean {
+    this.throwIfRevoked(entries, host, port, keyBlob);
     const offered = { host, port, keyType: keyTypeOf(keyBlob), fingerprint: fingerprintSha256(keyBlob) };
     const matching = entries.filter((e) => entryMatches(e, host, port));
-
-    const revoked = matching.find((e) => e.marker === "@revoked" && e.key.equals(keyBlob));
-    if (revoked) throw new RevokedHostKeyError({ ...offered, file: revoked.file, line: revoked.line });
 
     // Certificates are not supported, so @cert-authority lines neither vouch for nor contradict a key.
     const plain = matching.filter((e) => !e.marker);
@@ -113,6 +112,15 @@ export class HostKeyTrust {
     // connection layer asks for the recorded types first and the server did not offer them.
     const cited = sameType[0] ?? plain[0]!;
     throw new HostKeyMismatchError({ ...offered, file: cited.file, line: cited.line, recordedKeyType: cited.keyType });
+  }
+
+  /** RevokedHostKeyError when a line for host:port marks exactly this key @revoked. */
+  private throwIfRevoked(entries: KnownHostEntry[], host: string, port: number, keyBlob: Buffer): void {
+    const revoked = entries.find((e) => e.marker === "@revoked" && e.key.equals(keyBlob) && entryMatches(e, host, port));
+    if (revoked) {
+      const offered = { host, port, keyType: keyTypeOf(keyBlob), fingerprint: fingerprintSha256(keyBlob) };
+      throw new RevokedHostKeyError({ ...offered, file: revoked.file, line: revoked.line });
+    }
   }
 
   /** Read our file and the user's files afresh (they may change between calls); missing files are empty. */

@@ -9,6 +9,7 @@ import {
   HostKeyMismatchError,
   HostKeyPinMismatchError,
   InvalidHostError,
+  RevokedHostKeyError,
   UnknownHostKeyError,
   UnsafeHostNameError,
   createRuntime,
@@ -211,6 +212,33 @@ describe("SSH_MCP_STRICT_HOST_KEYS=yes", () => {
     expect((error as UnknownHostKeyError).fingerprint).toBe(fingerprint);
     expect(error.message).toContain(fingerprint);
     expect(readFileSync(userFile)).toEqual(before);
+    expect(existsSync(knownHostsOf(runtime.home))).toBe(false);
+    expect(runtime.sessions.list()).toEqual([]);
+  });
+});
+
+describe("a revoked host key", () => {
+  /** A runtime whose ~/.ssh/known_hosts marks the shared sshd's real key @revoked. */
+  function runtimeWithRevokedKey(env: Record<string, string> = {}): TestRuntime {
+    const runtime = makeRuntime(env);
+    mkdirSync(join(runtime.home, ".ssh"), { mode: 0o700 });
+    writeFileSync(join(runtime.home, ".ssh", "known_hosts"), `@revoked [127.0.0.1]:* ${publicKeyOf(sshd.hostKeyPath + ".pub")}\n`, { mode: 0o600 });
+    return runtime;
+  }
+
+  it.each<[string, Record<string, string>, boolean]>([
+    ["under accept-new", {}, false],
+    ["when the host pins exactly that key", {}, true],
+    ["under SSH_MCP_STRICT_HOST_KEYS=no", { SSH_MCP_STRICT_HOST_KEYS: "no" }, false],
+    ["under SSH_MCP_STRICT_HOST_KEYS=no with a pin", { SSH_MCP_STRICT_HOST_KEYS: "no" }, true],
+  ])("is refused %s, and nothing is recorded", async (_name, env, pinned) => {
+    const runtime = runtimeWithRevokedKey(env);
+    await runtime.store.add({ ...keyHost("web"), ...(pinned && { hostKey: fingerprintOf(sshd.hostKeyPath + ".pub") }) });
+
+    const error = await startFailure(runtime, "web");
+
+    expect(error).toBeInstanceOf(RevokedHostKeyError);
+    expect(error.message).toContain("revoked");
     expect(existsSync(knownHostsOf(runtime.home))).toBe(false);
     expect(runtime.sessions.list()).toEqual([]);
   });

@@ -224,6 +224,26 @@ describe("HostKeyTrust with revoked keys", () => {
     expect(e.message).toContain(ed25519.fingerprint);
   });
 
+  it.each<[string, StrictHostKeyChecking, string | undefined]>([
+    ["a pin of that very key", "accept-new", "pin"],
+    ["policy 'no'", "no", undefined],
+    ["policy 'no' and a pin", "no", "pin"],
+  ])("rejects a revoked key even with %s: @revoked always wins, as in OpenSSH", async (_name, policy, pin) => {
+    await writeFile(ours, `@revoked web ${ed25519.pubLine}\n`);
+    const e = (await rejection(trust(policy).verify("web", 22, ed25519.blob, pin && ed25519.fingerprint))) as RevokedHostKeyError;
+    expect(e).toBeInstanceOf(RevokedHostKeyError);
+    expect(e).toMatchObject({ file: ours, line: 1, fingerprint: ed25519.fingerprint });
+  });
+
+  it("rejects a key revoked in the user's file, hashed, under a pin", async () => {
+    await writeFile(users, `web ${ed25519.pubLine}\n`);
+    execFileSync(SSH_KEYGEN, ["-H", "-f", users], { stdio: "ignore" });
+    await appendFile(users, `@revoked * ${ed25519.pubLine}\n`);
+    await expect(trust("accept-new").verify("web", 22, ed25519.blob, ed25519.fingerprint)).rejects.toBeInstanceOf(
+      RevokedHostKeyError,
+    );
+  });
+
   it("ignores a revocation of another key or for another host", async () => {
     await writeFile(ours, `web ${ed25519.pubLine}\n@revoked web ${ed25519Other.pubLine}\n@revoked db ${ed25519.pubLine}\n`);
     await expect(trust("yes").verify("web", 22, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: false });

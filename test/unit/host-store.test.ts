@@ -2,11 +2,12 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { writeFileAtomic } from "../../src/hosts/atomic-write.js";
+import { withFileLock } from "../../src/hosts/file-lock.js";
 import {
   DuplicateHostError,
   HostNotFoundError,
@@ -19,6 +20,7 @@ import { fingerprintSha256 } from "../../src/ssh/host-key.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const WRITER = join(ROOT, "test/support/host-store-writer.mjs");
+const LOCK_HOLDER = join(ROOT, "test/support/lock-holder.mjs");
 const POSIX = process.platform !== "win32";
 
 const FINGERPRINT = fingerprintSha256(Buffer.from("a host key blob"));
@@ -27,6 +29,8 @@ const WEB: HostInput = { host_id: "web", host: "10.0.0.5", port: 22, username: "
 let dir: string; // the store's directory, inside `home`
 let home: string; // a throwaway home holding the key file, for "~" expansion
 let warnings: string[];
+/** Child processes to kill after each test, should one fail midway. */
+const children: ChildProcess[] = [];
 
 beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), "ssh-mcp-hosts-"));
@@ -36,6 +40,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   await rm(home, { recursive: true, force: true });
 });
 
@@ -490,47 +495,133 @@ describe("a corrupt hosts.json", () => {
   });
 });
 
-describe("the lock file", () => {
-  const lockFile = (): string => `${hostsFile()}.lock`;
+describe("the lock", () => {
+  beforeAll(ensureBuilt, 120_000);
+  const lockPath = (): string => `${hostsFile()}.lock`;
 
-  async function holdLock(ageSeconds = 0): Promise<void> {
+  /** A child process holding the lock on hosts.json; `release()` lets it go, `kill()` makes it die holding it. */
+  async function holdLock(): Promise<{ pid: number; release(): Promise<void>; kill(): Promise<void> }> {
     await writeHostsFile("");
-    await writeFile(lockFile(), "424242\n");
-    const when = Date.now() / 1000 - ageSeconds;
-    await utimes(lockFile(), when, when);
+    const child = spawn(process.execPath, [LOCK_HOLDER, hostsFile()], { stdio: ["pipe", "pipe", "pipe"] });
+    children.push(child);
+    let stderr = "";
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
+    await new Promise<void>((resolveLocked, reject) => {
+      child.stdout!.once("data", () => resolveLocked());
+      void exited.then(() => reject(new Error(`lock holder exited early: ${stderr}`)));
+    });
+    return {
+      pid: child.pid!,
+      release: async () => {
+        child.stdin!.write("release\n");
+        await exited;
+      },
+      kill: async () => {
+        child.kill("SIGKILL");
+        await exited;
+      },
+    };
   }
 
-  it("takes over a lock older than 30 s, left by a crashed writer", async () => {
-    await holdLock(31);
+  /** A lock in the current layout recording `record` as its holder, as a process would have left it. */
+  async function craftLock(record: Record<string, unknown>): Promise<void> {
+    await writeHostsFile("");
+    await mkdir(lockPath(), { mode: 0o700 });
+    await writeFile(join(lockPath(), "0123456789abcdef01234567"), JSON.stringify(record), { mode: 0o600 });
+  }
+
+  it("takes over at once the lock of a process that died holding it, without waiting for the timeout", async () => {
+    const holder = await holdLock();
+    await holder.kill();
+    expect(existsSync(lockPath())).toBe(true);
+
     const started = Date.now();
-    await makeStore({ lockTimeoutMs: 2_000 }).add(WEB);
+    await makeStore({ lockTimeoutMs: 5_000 }).add(WEB);
+
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(await makeStore().list()).toEqual([WEB]);
     expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
   });
 
-  it("makes add wait for a live lock and succeed once it is released", async () => {
-    await holdLock();
+  it("takes over a lock whose pid now belongs to another process (same pid, another start time)", async () => {
+    await craftLock({ pid: process.pid, host: hostname(), start: "1" });
+    await makeStore({ lockTimeoutMs: 2_000 }).add(WEB);
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
+  });
+
+  it("takes over a lock file left by an older ssh-mcp whose process is gone", async () => {
+    await writeHostsFile("");
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+    await writeFile(lockPath(), `${dead.stdout}\n`);
+    await makeStore({ lockTimeoutMs: 2_000 }).add(WEB);
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
+  });
+
+  it("takes over a lock older than 30 s from another machine (a shared home), whose process cannot be checked", async () => {
+    await craftLock({ pid: 1, host: `not-${hostname()}` });
+    const when = Date.now() / 1000 - 31;
+    await utimes(join(lockPath(), "0123456789abcdef01234567"), when, when);
+    await makeStore({ lockTimeoutMs: 2_000 }).add(WEB);
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
+  });
+
+  it("makes add wait for a live holder and succeed once it releases the lock", async () => {
+    const holder = await holdLock();
     let settled = false;
     const adding = makeStore().add(WEB).finally(() => (settled = true));
     await new Promise((r) => setTimeout(r, 300));
     expect(settled).toBe(false);
     expect(await readFile(hostsFile(), "utf8")).toBe("");
-    await unlink(lockFile());
+    await holder.release();
     expect(await adding).toEqual(WEB);
     expect(await makeStore().list()).toEqual([WEB]);
-    expect(existsSync(lockFile())).toBe(false);
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
   });
 
-  it("gives up after lockTimeoutMs with HostStoreLockError naming the holder, leaving hosts.json unchanged", async () => {
-    await holdLock();
+  it("gives up after lockTimeoutMs with HostStoreLockError naming the live holder, leaving hosts.json unchanged", async () => {
+    const holder = await holdLock();
     const before = await snapshot();
     const error = await makeStore({ lockTimeoutMs: 200 }).add(WEB).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HostStoreLockError);
-    expect((error as HostStoreLockError).holderPid).toBe(424242);
-    expect((error as Error).message).toContain(lockFile());
+    expect((error as HostStoreLockError).holderPid).toBe(holder.pid);
+    expect((error as Error).message).toContain(lockPath());
     expect(await snapshot()).toEqual(before);
+    await holder.release();
   });
+
+  it("lets exactly one of many concurrent takers in at a time when they all find a dead holder's lock", async () => {
+    const holder = await holdLock();
+    await holder.kill();
+    let inside = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        withFileLock(hostsFile(), { timeoutMs: 10_000, staleMs: 30_000 }, async () => {
+          most = Math.max(most, ++inside);
+          await new Promise((r) => setTimeout(r, 2));
+          inside--;
+        }),
+      ),
+    );
+    expect(most).toBe(1);
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
+  });
+
+  it("keeps all 50 hosts when two processes take over a dead holder's lock at once and each add 25", async () => {
+    const holder = await holdLock();
+    await holder.kill();
+    const writers = [startWriter("p"), startWriter("q")];
+    await Promise.all(writers.map((w) => w.ready));
+    for (const w of writers) w.child.stdin!.write("go\n");
+    expect(await Promise.all(writers.map((w) => w.done))).toEqual([
+      { code: 0, stderr: "" },
+      { code: 0, stderr: "" },
+    ]);
+    const ids = (JSON.parse(await readFile(hostsFile(), "utf8")) as { hosts: Array<{ host_id: string }> }).hosts.map((h) => h.host_id);
+    expect(new Set(ids).size).toBe(50);
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
+  }, 30_000);
 
   it("is released after a failed write", async () => {
     const store = makeStore();

@@ -82,3 +82,16 @@ export class HostStoreLockError extends SshMcpError {
     if (holderPid !== undefined) this.holderPid = holderPid;
   }
 }
+
+/** A file or directory that must stay private cannot be trusted (others can write it, another user owns it, it is a link...); nothing was changed. */
+export class UnsafePathError extends SshMcpError {
+  readonly path: string;
+  /** What is wrong, e.g. "is writable by other users (mode 0666)". */
+  readonly problem: string;
+
+  constructor(path: string, problem: string, fix: string) {
+    super(`${path} ${problem}, so ssh-mcp will not use it. ${fix}`);
+    this.path = path;
+    this.problem = problem;
+  }
+}

@@ -1,4 +1,4 @@
-import { SshMcpError } from "../errors.js";
+import { SshMcpError, quoteForShell } from "../errors.js";
 import { knownHostName } from "./known-host-name.js";
 
 /** Where a host key came from and what it was. */
@@ -9,11 +9,6 @@ interface OfferedKey {
   keyType: string;
   /** SHA256 fingerprint of the offered key. */
   fingerprint: string;
-}
-
-/** Quote for a POSIX shell only when needed, so hints stay copy-pasteable. */
-function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_\/.~:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /** A host key we refused; carries what the server offered. */
@@ -50,7 +45,7 @@ export class HostKeyMismatchError extends HostKeyError {
       details,
       `Host key for ${name} has changed: ${what}. ` +
         `This could be an attack (man-in-the-middle) or the host was reinstalled. ` +
-        `If you trust the new key, remove line ${line} from ${file} (ssh-keygen -R ${shellQuote(name)} -f ${shellQuote(file)}) ` +
+        `If you trust the new key, remove line ${line} from ${file} (ssh-keygen -R ${quoteForShell(name)} -f ${quoteForShell(file)}) ` +
         `or pin it with edit-host hostKey="${fingerprint}".`,
     );
     this.file = file;

@@ -1,6 +1,6 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, unlink, utimes, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -14,6 +14,7 @@ import {
   HostsFileError,
   HostStoreLockError,
   InvalidHostError,
+  UnsafePathError,
 } from "../../src/hosts/host-errors.js";
 import { HostStore, expandHome, type HostInput, type HostPatch } from "../../src/hosts/host-store.js";
 import { fingerprintSha256 } from "../../src/ssh/host-key.js";
@@ -65,7 +66,20 @@ async function writeHostsFile(text: string): Promise<void> {
 }
 
 async function mode(path: string): Promise<number> {
-  return (await stat(path)).mode & 0o777;
+  return (await stat(path)).mode & 0o7777;
+}
+
+/** Every path under `roots` (not following links) with its mode, owner and bytes: proof that nothing changed. */
+async function describeTree(roots: string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const visit = async (path: string): Promise<void> => {
+    const stats = await lstat(path).catch(() => null);
+    if (!stats) return;
+    out[path] = `${(stats.mode & 0o7777).toString(8)} ${stats.uid} ${stats.isFile() ? (await readFile(path)).toString("base64") : ""}`;
+    if (stats.isDirectory()) for (const name of await readdir(path)) await visit(join(path, name));
+  };
+  for (const root of roots) await visit(root);
+  return out;
 }
 
 describe("round trip", () => {
@@ -356,7 +370,7 @@ describe.runIf(POSIX)("permissions", () => {
     expect(warnings).toEqual([]);
   });
 
-  it("tightens a 0755 directory to 0700 and warns once", async () => {
+  it("tightens a 0755 directory to 0700 on a write, but a read leaves it as it is and warns once with the fix", async () => {
     await mkdir(dir);
     await chmod(dir, 0o755);
     const store = makeStore();
@@ -364,20 +378,26 @@ describe.runIf(POSIX)("permissions", () => {
     expect(await mode(dir)).toBe(0o700);
     await chmod(dir, 0o755);
     await store.list();
-    expect(await mode(dir)).toBe(0o700);
-    expect(warnings).toEqual([`Tightened permissions of ${dir} to 0700 (it may hold passwords)`]);
+    await store.get("web");
+    expect(await mode(dir)).toBe(0o755);
+    expect(warnings).toEqual([
+      `Tightened permissions of ${dir} to 0700 (it may hold passwords)`,
+      `${dir} can be read by other users (mode 0755). Fix it with: chmod 700 ${dir}`,
+    ]);
   });
 
-  it("tightens a 0644 hosts.json to 0600 on read and warns once", async () => {
+  it("reads a 0644 hosts.json without changing it, warning once with the fix", async () => {
     const store = makeStore();
     await store.add(WEB);
     await chmod(hostsFile(), 0o644);
+    const before = await snapshot();
     expect(await store.list()).toEqual([WEB]);
-    expect(await mode(hostsFile())).toBe(0o600);
-    await chmod(hostsFile(), 0o644);
     await store.get("web");
-    expect(await mode(hostsFile())).toBe(0o600);
-    expect(warnings).toEqual([`Tightened permissions of ${hostsFile()} to 0600 (it may hold passwords)`]);
+    expect(await mode(hostsFile())).toBe(0o644);
+    expect(await snapshot()).toEqual(before);
+    expect(warnings).toEqual([
+      `${hostsFile()} can be read by other users (mode 0644) and may hold passwords. Fix it with: chmod 600 ${hostsFile()}`,
+    ]);
   });
 
   it("writes hosts.json 0600 even when it was found 0644", async () => {
@@ -386,6 +406,103 @@ describe.runIf(POSIX)("permissions", () => {
     await makeStore().add(WEB);
     expect(await mode(hostsFile())).toBe(0o600);
     expect(warnings).toHaveLength(1);
+  });
+});
+
+describe.runIf(POSIX)("files and directories others could have written", () => {
+  const operations: Array<[string, (store: HostStore) => Promise<unknown>]> = [
+    ["list", (s) => s.list()],
+    ["get", (s) => s.get("web")],
+    ["add", (s) => s.add({ host_id: "new", host: "h", username: "u" })],
+    ["edit", (s) => s.edit("web", { port: 2222 })],
+    ["remove", (s) => s.remove("web")],
+  ];
+
+  /** Every operation fails with UnsafePathError naming `path` and `fix`, and nothing under `watched` changes. */
+  async function expectRefused(path: string, fix: string, watched: string[] = [dir]): Promise<void> {
+    const before = await describeTree(watched);
+    for (const [name, run] of operations) {
+      const error = await run(makeStore()).catch((e: unknown) => e);
+      expect(error, name).toBeInstanceOf(UnsafePathError);
+      expect((error as UnsafePathError).path, name).toBe(path);
+      expect((error as Error).message, name).toContain(fix);
+    }
+    expect(await describeTree(watched)).toEqual(before);
+  }
+
+  it.each(["0666", "0662", "0620"])("refuses a hosts.json of mode %s, saying how to fix it", async (loose) => {
+    await makeStore().add(WEB);
+    await chmod(hostsFile(), Number.parseInt(loose, 8));
+    await expectRefused(hostsFile(), `is writable by other users (mode ${loose}), so ssh-mcp will not use it. Fix it with: chmod 600 ${hostsFile()}`);
+  });
+
+  it.each(["0777", "1777", "0770"])("refuses a data directory of mode %s, saying how to fix it", async (loose) => {
+    await makeStore().add(WEB);
+    await chmod(dir, Number.parseInt(loose, 8));
+    await expectRefused(dir, `Fix it with: chmod 700 ${dir}`);
+  });
+
+  it("refuses a data directory that is a symbolic link to a world-writable directory, and never chmods the target", async () => {
+    const shared = join(home, "shared-tmp");
+    await mkdir(shared);
+    await chmod(shared, 0o1777);
+    await symlink(shared, dir);
+    await expectRefused(dir, `is a symbolic link to ${shared}, which is writable by other users (mode 1777)`, [shared]);
+    expect(await mode(shared)).toBe(0o1777);
+    expect(await readdir(shared)).toEqual([]);
+    expect((await makeStore().list().catch((e: Error) => e.message)) as string).toContain(`rm ${dir} && mkdir -m 700 ${dir}`);
+  });
+
+  it("follows a data directory linked to a private directory of ours, changing none of its modes", async () => {
+    const real = join(home, "elsewhere");
+    await mkdir(real);
+    await chmod(real, 0o755);
+    await symlink(real, dir);
+    const store = makeStore();
+    await store.add(WEB);
+    expect(await store.list()).toEqual([WEB]);
+    expect(await mode(real)).toBe(0o755);
+    expect(await mode(join(real, "hosts.json"))).toBe(0o600);
+    expect(warnings).toEqual([`${dir} can be read by other users (mode 0755). Fix it with: chmod 700 ${real}`]);
+  });
+
+  it("refuses a hosts.json that is a symbolic link, leaving its target's bytes and mode alone", async () => {
+    await makeStore().add(WEB);
+    const target = join(home, "hosts-target.json");
+    await writeFile(target, await readFile(hostsFile()), { mode: 0o644 });
+    await chmod(target, 0o644);
+    await unlink(hostsFile());
+    await symlink(target, hostsFile());
+    const before = await readFile(target);
+    await expectRefused(hostsFile(), `is a symbolic link to ${target}`);
+    expect(await mode(target)).toBe(0o644);
+    expect(await readFile(target)).toEqual(before);
+    expect((await makeStore().list().catch((e: Error) => e.message)) as string).toContain(
+      `cp ${target} ${hostsFile()}.new && chmod 600 ${hostsFile()}.new && mv ${hostsFile()}.new ${hostsFile()}`,
+    );
+  });
+
+  it("refuses a hosts.json that is a directory or a named pipe, without hanging on the pipe", async () => {
+    await mkdir(hostsFile(), { recursive: true });
+    await expect(makeStore().list()).rejects.toThrow(`${hostsFile()} is not a regular file`);
+    await rm(hostsFile(), { recursive: true });
+    execFileSync("mkfifo", ["-m", "600", hostsFile()]);
+    await expect(makeStore().list()).rejects.toThrow(`${hostsFile()} is not a regular file`);
+  });
+
+  // Giving a file to another user takes root; CI runs the tests as root.
+  describe.runIf(process.getuid?.() === 0)("owned by another user", () => {
+    it("refuses a hosts.json that belongs to nobody (uid 65534), saying how to fix it", async () => {
+      await makeStore().add(WEB);
+      await chown(hostsFile(), 65534, 65534);
+      await expectRefused(hostsFile(), `belongs to uid 65534, not to you (root), so ssh-mcp will not use it. If it is yours, fix it with: sudo chown root ${hostsFile()}`);
+    });
+
+    it("refuses a data directory that belongs to nobody", async () => {
+      await makeStore().add(WEB);
+      await chown(dir, 65534, 65534);
+      await expectRefused(dir, `belongs to uid 65534`);
+    });
   });
 });
 

@@ -1,6 +1,6 @@
 // Host-key trust and agent forwarding against a real OpenSSH sshd, through the domain objects (no MCP).
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect as tcpConnect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import {
   InvalidHostError,
   RevokedHostKeyError,
   UnknownHostKeyError,
+  UnsafePathError,
   UnsafeHostNameError,
   createRuntime,
   readConfig,
@@ -214,6 +215,34 @@ describe("SSH_MCP_STRICT_HOST_KEYS=yes", () => {
     expect(readFileSync(userFile)).toEqual(before);
     expect(existsSync(knownHostsOf(runtime.home))).toBe(false);
     expect(runtime.sessions.list()).toEqual([]);
+  });
+});
+
+describe("a known_hosts file that cannot be trusted", () => {
+  it("as a symbolic link, is refused by start-session under accept-new, and no key is appended to its target", async () => {
+    const runtime = makeRuntime();
+    await runtime.store.add(keyHost("web"));
+    const target = join(runtime.home, "some-other-file");
+    writeFileSync(target, "# not ours\n", { mode: 0o644 });
+    symlinkSync(target, knownHostsOf(runtime.home));
+
+    const error = await startFailure(runtime, "web");
+
+    expect(error).toBeInstanceOf(UnsafePathError);
+    expect(error.message).toContain(`${knownHostsOf(runtime.home)} is a symbolic link to ${target}`);
+    expect(readFileSync(target, "utf8")).toBe("# not ours\n");
+  });
+
+  it("writable by others, is refused even under SSH_MCP_STRICT_HOST_KEYS=no and with a pin, naming the fix", async () => {
+    const runtime = makeRuntime({ SSH_MCP_STRICT_HOST_KEYS: "no" });
+    await runtime.store.add({ ...keyHost("web"), hostKey: fingerprintOf(sshd.hostKeyPath + ".pub") });
+    writeFileSync(knownHostsOf(runtime.home), "");
+    chmodSync(knownHostsOf(runtime.home), 0o666);
+
+    const error = await startFailure(runtime, "web");
+
+    expect(error).toBeInstanceOf(UnsafePathError);
+    expect(error.message).toContain(`chmod go-w ${knownHostsOf(runtime.home)}`);
   });
 });
 

@@ -5,3 +5,8 @@ export class SshMcpError extends Error {
     this.name = new.target.name;
   }
 }
+
+/** Quote for a POSIX shell only when needed, so commands in hints stay copy-pasteable. */
+export function quoteForShell(value: string): string {
+  return /^[A-Za-z0-9_\/.~:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}

@@ -61,7 +61,7 @@ export class HostStoreIoError extends SshMcpError {
   }
 }
 
-/** Another writer held hosts.json.lock for longer than the lock timeout. */
+/** A live writer held hosts.json.lock for longer than the lock timeout. */
 export class HostStoreLockError extends SshMcpError {
   readonly file: string;
   readonly lockFile: string;
@@ -74,11 +74,24 @@ export class HostStoreLockError extends SshMcpError {
     const holder = holderPid === undefined ? "another process" : `process ${holderPid}`;
     super(
       `Could not lock ${file}${timeoutMs > 0 ? ` within ${timeoutMs} ms` : ""}: ${holder} holds ${lockFile}. ` +
-        `Try again; if no other ssh-mcp is running, delete ${lockFile}.`,
+        `Try again; if that process is stuck, stop it (the lock of a process that has exited is taken over automatically).`,
     );
     this.file = file;
     this.lockFile = lockFile;
     this.timeoutMs = timeoutMs;
     if (holderPid !== undefined) this.holderPid = holderPid;
+  }
+}
+
+/** A file or directory that must stay private cannot be trusted (others can write it, another user owns it, it is a link...); nothing was changed. */
+export class UnsafePathError extends SshMcpError {
+  readonly path: string;
+  /** What is wrong, e.g. "is writable by other users (mode 0666)". */
+  readonly problem: string;
+
+  constructor(path: string, problem: string, fix: string) {
+    super(`${path} ${problem}, so ssh-mcp will not use it. ${fix}`);
+    this.path = path;
+    this.problem = problem;
   }
 }

@@ -1,14 +1,15 @@
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { quoteForShell } from "../errors.js";
 import { SerialQueue } from "../serial-queue.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { withFileLock } from "./file-lock.js";
 import type { HostConfig, HostInput, HostPatch } from "./host-config.js";
-import { DuplicateHostError, HostNotFoundError, HostStoreIoError } from "./host-errors.js";
+import { DuplicateHostError, HostNotFoundError, HostStoreIoError, UnsafePathError } from "./host-errors.js";
 import { applyChanges, checkJumpChain, checkNotJumpHost, validateNewHost, validatePatch } from "./host-validation.js";
 import { formatHostsFile, parseHostsFile } from "./hosts-file.js";
-import { ensurePrivateDir, tightenMode } from "./private-dir.js";
+import { checkPrivateDir, ensurePrivateDir, formatMode, openPrivateFile, type PathCheck } from "./private-path.js";
 
 export type { HostConfig, HostInput, HostPatch } from "./host-config.js";
 export { expandHome } from "./expand-home.js";
@@ -17,7 +18,7 @@ export { expandHome } from "./expand-home.js";
 export interface HostStoreOptions {
   /** Directory holding hosts.json, e.g. path.join(os.homedir(), ".ssh-mcp"). */
   dir: string;
-  /** stderr logger for permission fixes; never given secrets. */
+  /** stderr logger for permission warnings and fixes; never given secrets. */
   warn?: (message: string) => void;
   /** For "~" expansion when checking keyPath; default os.homedir(). */
   homeDir?: string;
@@ -26,7 +27,6 @@ export interface HostStoreOptions {
 }
 
 const FILE_MODE = 0o600;
-const DIR_MODE = 0o700;
 // A write holds the lock for milliseconds; a lock this old was left by a writer that crashed.
 const STALE_LOCK_MS = 30_000;
 
@@ -37,7 +37,7 @@ export class HostStore {
   private readonly warn: (message: string) => void;
   private readonly homeDir: string;
   private readonly lockTimeoutMs: number;
-  /** Paths already warned about, so a loosened file does not repeat the warning on every call. */
+  /** Warnings already given, so a loose file does not repeat its warning on every call. */
   private readonly warned = new Set<string>();
   /** In-process write queue; the file lock alone would make our own writers spin against each other. */
   private readonly writes = new SerialQueue();
@@ -104,54 +104,74 @@ export class HostStore {
     await this.ensureDir();
     return withFileLock(this.file, { timeoutMs: this.lockTimeoutMs, staleMs: STALE_LOCK_MS }, async () => {
       // Re-read under the lock: another process may have written since any earlier read.
-      const { hosts, result } = change(await this.readFile());
+      const { hosts: current, loose } = await this.readFile();
+      const { hosts, result } = change(current);
       try {
+        // A new file with our mode replaces the old one (never a chmod of whatever the path points to).
         await writeFileAtomic(this.file, formatHostsFile(hosts), FILE_MODE);
       } catch (error) {
         throw new HostStoreIoError(this.file, "write", error);
       }
+      if (loose) this.warnOnce(`Tightened permissions of ${this.file} to 0600 (it may hold passwords)`);
       return result;
     });
   }
 
-  /** Read without the lock: writers replace the file by rename, so a reader sees the old or the new file, never half. */
+  /** Read without the lock (writers replace the file by rename, so a reader sees the old or the new file, never half) and without changing anything. */
   private async read(): Promise<HostConfig[]> {
-    try {
-      await this.tighten(this.dir, DIR_MODE);
-    } catch (error) {
-      throw new HostStoreIoError(this.dir, "check permissions of", error);
+    const dir = await this.checked(this.dir, () => checkPrivateDir(this.dir), "check permissions of");
+    if (dir === null) return [];
+    this.warnIfReadable(dir);
+    const { hosts, loose } = await this.readFile();
+    if (loose) {
+      const fix = `chmod 600 ${quoteForShell(this.file)}`;
+      this.warnOnce(`${this.file} can be read by other users (mode ${formatMode(loose.mode)}) and may hold passwords. Fix it with: ${fix}`);
     }
-    return this.readFile();
+    return hosts;
   }
 
-  private async readFile(): Promise<HostConfig[]> {
+  /** The saved hosts, and the file's check when others may read it; refuses a file others could have written. */
+  private async readFile(): Promise<{ hosts: HostConfig[]; loose?: PathCheck }> {
+    const opened = await this.checked(this.file, () => openPrivateFile(this.file, constants.O_RDONLY, { fixMode: "600" }));
+    if (opened === null) return { hosts: [] };
     let text: string;
     try {
-      await this.tighten(this.file, FILE_MODE);
-      text = await readFile(this.file, "utf8");
+      text = await opened.handle.readFile("utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw new HostStoreIoError(this.file, "read", error);
+    } finally {
+      await opened.handle.close();
     }
-    return parseHostsFile(text, this.file);
+    return { hosts: parseHostsFile(text, this.file), ...(opened.check.readableByOthers && { loose: opened.check }) };
   }
 
   private async ensureDir(): Promise<void> {
+    const { check, tightened } = await this.checked(this.dir, () => ensurePrivateDir(this.dir), "create directory");
+    if (tightened) this.warnOnce(`Tightened permissions of ${this.dir} to 0700 (it may hold passwords)`);
+    else this.warnIfReadable(check);
+  }
+
+  /** A directory others may read but that we do not tighten on a read, nor through a symbolic link. */
+  private warnIfReadable(dir: PathCheck): void {
+    if (!dir.readableByOthers) return;
+    const fix = `chmod 700 ${quoteForShell(dir.linkTarget ?? this.dir)}`;
+    this.warnOnce(`${this.dir} can be read by other users (mode ${formatMode(dir.mode)}). Fix it with: ${fix}`);
+  }
+
+  /** Run a permission check on `path`, letting UnsafePathError through and wrapping any other failure. */
+  private async checked<R>(path: string, check: () => Promise<R>, action = "read"): Promise<R> {
     try {
-      if (await ensurePrivateDir(this.dir)) this.warnOnce(this.dir, DIR_MODE);
+      return await check();
     } catch (error) {
-      throw new HostStoreIoError(this.dir, "create directory", error);
+      if (error instanceof UnsafePathError) throw error;
+      throw new HostStoreIoError(path, action, error);
     }
   }
 
-  private async tighten(path: string, mode: number): Promise<void> {
-    if (await tightenMode(path, mode)) this.warnOnce(path, mode);
-  }
-
-  private warnOnce(path: string, mode: number): void {
-    if (this.warned.has(path)) return;
-    this.warned.add(path);
-    this.warn(`Tightened permissions of ${path} to 0${mode.toString(8)} (it may hold passwords)`);
+  private warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.warn(message);
   }
 }
 

@@ -3,6 +3,7 @@ import { access, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { normalizeFingerprint } from "../ssh/host-key.js";
 import { expandHome } from "./expand-home.js";
+import { hostNameProblem, normalizeHostName } from "./host-name.js";
 import { CLEARABLE_FIELDS, PATCHABLE_FIELDS, canonicalHost, type HostConfig, type HostInput, type HostPatch } from "./host-config.js";
 import { InvalidHostError } from "./host-errors.js";
 
@@ -17,6 +18,7 @@ export interface HostChanges {
 const MAX_HOST_ID_LENGTH = 64;
 // Whitespace or control characters in names break log lines, copy-pasted hints and ssh's own config syntax.
 const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
+const HOST_EXAMPLES = 'Give one host name such as "db.example.com", an IPv4 address such as "10.0.0.5" or an IPv6 address such as "2001:db8::1".';
 
 /** Validate every field of a new host and return it as it will be stored (port defaulted, hostKey canonical). */
 export async function validateNewHost(input: HostInput, homeDir: string): Promise<HostConfig> {
@@ -25,7 +27,7 @@ export async function validateNewHost(input: HostInput, homeDir: string): Promis
   }
   const host: HostConfig = {
     host_id: checkHostId(input.host_id),
-    host: checkName("host", input.host, "the host name or IP address to connect to"),
+    host: checkHost(input.host),
     port: input.port === undefined ? 22 : checkPort(input.port),
     username: checkName("username", input.username, "the login name on the remote host"),
   };
@@ -50,7 +52,7 @@ export async function validatePatch(patch: HostPatch, homeDir: string): Promise<
   if (PATCHABLE_FIELDS.every((field) => patch[field] === undefined)) throw nothingToChange();
 
   const changes: HostChanges = { set: {}, unset: [] };
-  if (patch.host !== undefined) changes.set.host = checkName("host", patch.host, "the host name or IP address to connect to");
+  if (patch.host !== undefined) changes.set.host = checkHost(patch.host);
   if (patch.port !== undefined) changes.set.port = checkPort(patch.port);
   if (patch.username !== undefined) changes.set.username = checkName("username", patch.username, "the login name on the remote host");
   if (patch.password === "") changes.unset.push("password");
@@ -133,6 +135,26 @@ function checkName(field: string, value: unknown, what: string): string {
     throw new InvalidHostError(field, `Invalid ${field} ${show(name)}: must not contain whitespace or control characters.`);
   }
   return name;
+}
+
+/** A single host name or address, never a pattern: it becomes the host's name in known_hosts. IPv6 brackets are dropped. */
+function checkHost(value: unknown): string {
+  const host = normalizeHostName(checkString("host", value, "the host name or IP address to connect to"));
+  const problem = hostNameProblem(host);
+  if (problem) throw new InvalidHostError("host", `Invalid host ${show(value)}: ${problem}. ${HOST_EXAMPLES}`);
+  return host;
+}
+
+/** A saved host's `host` is checked again before use: hosts.json may predate this check or be edited by hand. */
+export function checkSavedHost(host: HostConfig): void {
+  const problem = hostNameProblem(host.host);
+  if (problem) {
+    throw new InvalidHostError(
+      "host",
+      `Host '${host.host_id}' is saved with an invalid host ${show(host.host)}: ${problem}. ` +
+        `Correct it with edit-host (or in hosts.json). ${HOST_EXAMPLES}`,
+    );
+  }
 }
 
 function checkHostId(value: unknown, field: "host_id" | "proxyJump" = "host_id"): string {

@@ -1,5 +1,5 @@
-import { SshMcpError } from "../errors.js";
-import { knownHostName } from "./known-hosts.js";
+import { SshMcpError, quoteForShell } from "../errors.js";
+import { knownHostName } from "./known-host-name.js";
 
 /** Where a host key came from and what it was. */
 interface OfferedKey {
@@ -9,11 +9,6 @@ interface OfferedKey {
   keyType: string;
   /** SHA256 fingerprint of the offered key. */
   fingerprint: string;
-}
-
-/** Quote for a POSIX shell only when needed, so hints stay copy-pasteable. */
-function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_\/.~:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /** A host key we refused; carries what the server offered. */
@@ -50,7 +45,7 @@ export class HostKeyMismatchError extends HostKeyError {
       details,
       `Host key for ${name} has changed: ${what}. ` +
         `This could be an attack (man-in-the-middle) or the host was reinstalled. ` +
-        `If you trust the new key, remove line ${line} from ${file} (ssh-keygen -R ${shellQuote(name)} -f ${shellQuote(file)}) ` +
+        `If you trust the new key, remove line ${line} from ${file} (ssh-keygen -R ${quoteForShell(name)} -f ${quoteForShell(file)}) ` +
         `or pin it with edit-host hostKey="${fingerprint}".`,
     );
     this.file = file;
@@ -105,6 +100,21 @@ export class RevokedHostKeyError extends HostKeyError {
     );
     this.file = file;
     this.line = line;
+  }
+}
+
+/** A host that is not one literal name (a pattern, list, negation, hashed name or marker): its key is never checked or recorded. */
+export class UnsafeHostNameError extends SshMcpError {
+  readonly host: string;
+  readonly port: number;
+
+  constructor(host: string, port: number, problem: string) {
+    super(
+      `Refusing to check or record a host key for host ${JSON.stringify(host)} (port ${port}): it ${problem}. ` +
+        `known_hosts only ever gets literal host names, so that a line can never vouch for other hosts. Correct the host with edit-host.`,
+    );
+    this.host = host;
+    this.port = port;
   }
 }
 

@@ -1,5 +1,7 @@
-import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { constants } from "node:fs";
 import { dirname } from "node:path";
+import { UnsafePathError } from "../hosts/host-errors.js";
+import { checkPrivateDir, ensurePrivateDir, openPrivateFile } from "../hosts/private-path.js";
 import { SerialQueue } from "../serial-queue.js";
 import { fingerprintSha256, keyTypeOf, normalizeFingerprint } from "./host-key.js";
 import {
@@ -9,16 +11,23 @@ import {
   RevokedHostKeyError,
   UnknownHostKeyError,
 } from "./host-key-errors.js";
-import { entryMatches, formatKnownHostLine, knownHostName, parseKnownHosts, type KnownHostEntry } from "./known-hosts.js";
+import {
+  checkLiteralHost,
+  entryMatches,
+  formatKnownHostLine,
+  knownHostName,
+  parseKnownHosts,
+  type KnownHostEntry,
+} from "./known-hosts.js";
 
 /** OpenSSH's StrictHostKeyChecking values that make sense without a prompt. */
 export type StrictHostKeyChecking = "accept-new" | "yes" | "no";
 
 /** Where known keys live and how strictly to treat unknown hosts. */
 export interface HostKeyTrustOptions {
-  /** Our own known_hosts (e.g. ~/.ssh-mcp/known_hosts): read and appended to; created 0600 if missing. */
+  /** Our own known_hosts (e.g. ~/.ssh-mcp/known_hosts): read and appended to; created 0600 if missing. Never a symbolic link. */
   knownHostsFile: string;
-  /** Other known_hosts files (e.g. ~/.ssh/known_hosts): read only, never written; missing files are fine. */
+  /** Other known_hosts files (e.g. ~/.ssh/known_hosts): read only, never written; missing or unreadable files are skipped. */
   userKnownHostsFiles: string[];
   policy: StrictHostKeyChecking;
   /** stderr logger. */
@@ -47,10 +56,15 @@ export class HostKeyTrust {
 
   /** Accept keyBlob offered by host:port (appending it under accept-new when the host is unknown), or reject with a typed error. */
   async verify(host: string, port: number, keyBlob: Buffer, pin?: string): Promise<HostKeyVerdict> {
+    // A pattern as the host would match other hosts' lines on lookup and be written as a pattern on record.
+    checkLiteralHost(host, port);
     const offered = { host, port, keyType: keyTypeOf(keyBlob), fingerprint: fingerprintSha256(keyBlob) };
+    const { entries } = await this.readAll();
+    // @revoked always wins, as in OpenSSH: neither a pin nor policy "no" may accept a key its owner disowned.
+    this.throwIfRevoked(entries, host, port, keyBlob);
 
     if (pin !== undefined) {
-      // A pin is the user's explicit word on this host's key, so the known_hosts files are not consulted.
+      // A pin is the user's explicit word on this host's key, so the other known_hosts lines are not consulted.
       const expected = normalizeFingerprint(pin);
       if (expected !== offered.fingerprint) {
         throw new HostKeyPinMismatchError({ ...offered, expected: expected ?? pin.trim() });
@@ -59,9 +73,7 @@ export class HostKeyTrust {
     }
     if (this.options.policy === "no") return { accepted: true, recorded: false };
 
-    if (this.isKnown((await this.readAll()).entries, host, port, keyBlob)) {
-      return { accepted: true, recorded: false };
-    }
+    if (this.isKnown(entries, host, port, keyBlob)) return { accepted: true, recorded: false };
     if (this.options.policy === "yes") throw new UnknownHostKeyError(offered);
     return this.appends.run(() => this.recordNew(host, port, keyBlob));
   }
@@ -73,11 +85,20 @@ export class HostKeyTrust {
 
     const file = this.options.knownHostsFile;
     const separator = ownText.length > 0 && !ownText.endsWith("\n") ? "\n" : "";
+    const line = formatKnownHostLine(host, port, keyBlob);
     try {
-      // Mode only applies on creation; an existing file keeps the permissions its owner chose.
-      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-      await appendFile(file, separator + formatKnownHostLine(host, port, keyBlob) + "\n", { mode: 0o600 });
+      const { tightened } = await ensurePrivateDir(dirname(file));
+      if (tightened) this.options.warn?.(`Tightened permissions of ${dirname(file)} to 0700`);
+      // O_NOFOLLOW (in openPrivateFile): appending through a symbolic link would vouch for keys in a file we never checked.
+      const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
+      const opened = (await openPrivateFile(file, flags, { fixMode: "go-w", createMode: 0o600 }))!;
+      try {
+        await opened.handle.appendFile(`${separator}${line}\n`);
+      } finally {
+        await opened.handle.close();
+      }
     } catch (error) {
+      if (error instanceof UnsafePathError) throw error;
       throw new KnownHostsFileError(file, "append to", error);
     }
     this.options.warn?.(
@@ -88,11 +109,9 @@ export class HostKeyTrust {
 
   /** Apply OpenSSH's rules to the parsed entries: true if recorded, false if the host is unknown; throws for revoked or changed keys. */
   private isKnown(entries: KnownHostEntry[], host: string, port: number, keyBlob: Buffer): boolean {
+    this.throwIfRevoked(entries, host, port, keyBlob);
     const offered = { host, port, keyType: keyTypeOf(keyBlob), fingerprint: fingerprintSha256(keyBlob) };
     const matching = entries.filter((e) => entryMatches(e, host, port));
-
-    const revoked = matching.find((e) => e.marker === "@revoked" && e.key.equals(keyBlob));
-    if (revoked) throw new RevokedHostKeyError({ ...offered, file: revoked.file, line: revoked.line });
 
     // Certificates are not supported, so @cert-authority lines neither vouch for nor contradict a key.
     const plain = matching.filter((e) => !e.marker);
@@ -106,35 +125,54 @@ export class HostKeyTrust {
     throw new HostKeyMismatchError({ ...offered, file: cited.file, line: cited.line, recordedKeyType: cited.keyType });
   }
 
+  /** RevokedHostKeyError when a line for host:port marks exactly this key @revoked. */
+  private throwIfRevoked(entries: KnownHostEntry[], host: string, port: number, keyBlob: Buffer): void {
+    const revoked = entries.find((e) => e.marker === "@revoked" && e.key.equals(keyBlob) && entryMatches(e, host, port));
+    if (revoked) {
+      const offered = { host, port, keyType: keyTypeOf(keyBlob), fingerprint: fingerprintSha256(keyBlob) };
+      throw new RevokedHostKeyError({ ...offered, file: revoked.file, line: revoked.line });
+    }
+  }
+
   /** Read our file and the user's files afresh (they may change between calls); missing files are empty. */
   private async readAll(): Promise<{ entries: KnownHostEntry[]; ownText: string }> {
     const own = this.options.knownHostsFile;
     let ownText: string;
     try {
-      ownText = await readIfExists(own);
+      // Like StrictModes: a file or directory others could have written may vouch for their keys.
+      ownText = (await checkPrivateDir(dirname(own))) === null ? "" : await readChecked(own, false);
     } catch (error) {
       // Fail closed: without our own file we cannot tell a changed key from a new one.
+      if (error instanceof UnsafePathError) throw error;
       throw new KnownHostsFileError(own, "read", error);
     }
     const entries = parseKnownHosts(ownText, own);
     const others = [...new Set(this.options.userKnownHostsFiles)].filter((f) => f !== own);
     for (const file of others) {
+      let text: string;
       try {
-        entries.push(...parseKnownHosts(await readIfExists(file), file));
+        // ssh's own file: followed if it is a link (it is only read), but refused, not skipped, when others can
+        // write it, since skipping would also drop the revocations and recorded keys it holds.
+        text = await readChecked(file, true);
       } catch (error) {
+        if (error instanceof UnsafePathError) throw error;
         // OpenSSH skips an unreadable UserKnownHostsFile too; say so rather than fail every connection.
         this.options.warn?.(`Ignoring known hosts file ${file}: ${error instanceof Error ? error.message : String(error)}`);
+        continue;
       }
+      entries.push(...parseKnownHosts(text, file));
     }
     return { entries, ownText };
   }
 }
 
-async function readIfExists(file: string): Promise<string> {
+/** The text of a known_hosts file that passes the ownership and mode checks; "" when it does not exist. */
+async function readChecked(file: string, followLink: boolean): Promise<string> {
+  const opened = await openPrivateFile(file, constants.O_RDONLY, { fixMode: "go-w", followLink });
+  if (opened === null) return "";
   try {
-    return await readFile(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "";
-    throw error;
+    return await opened.handle.readFile("utf8");
+  } finally {
+    await opened.handle.close();
   }
 }

@@ -1,5 +1,10 @@
 import { createHmac } from "node:crypto";
+import { hostNameProblem } from "../hosts/host-name.js";
+import { UnsafeHostNameError } from "./host-key-errors.js";
 import { keyTypeOf } from "./host-key.js";
+import { knownHostName } from "./known-host-name.js";
+
+export { knownHostName } from "./known-host-name.js";
 
 /** One parsed known_hosts line. */
 export interface KnownHostEntry {
@@ -50,11 +55,6 @@ function parseLine(raw: string, file: string, line: number): KnownHostEntry | nu
   return marker ? { file, line, marker, hosts, keyType, key } : { file, line, hosts, keyType, key };
 }
 
-/** OpenSSH's host name for a known_hosts line: "host" for port 22, "[host]:port" otherwise. */
-export function knownHostName(host: string, port: number): string {
-  return port === 22 ? host : `[${host}]:${port}`;
-}
-
 /** True when the entry's host field matches host:port: comma-separated patterns with * and ? wildcards, negation with leading '!', "[host]:port" forms, and hashed "|1|salt|hash" entries (HMAC-SHA1 keyed by the base64-decoded salt over knownHostName(host, port)). Matching as OpenSSH: a negated match excludes the entry. Host names compared case-insensitively. */
 export function entryMatches(entry: KnownHostEntry, host: string, port: number): boolean {
   // ssh lowercases the host before every lookup, so hashed names are hashed lowercase too.
@@ -71,8 +71,16 @@ export function entryMatches(entry: KnownHostEntry, host: string, port: number):
   return positive;
 }
 
-/** One line to append: `${knownHostName(host, port)} ${keyType} ${base64}` (no trailing newline). */
+/** Throw UnsafeHostNameError unless host:port is one literal name, so a lookup or a line we write can only ever mean that host. */
+export function checkLiteralHost(host: string, port: number): void {
+  const problem = Number.isInteger(port) && port >= 1 && port <= 65535 ? hostNameProblem(host) : "has a port outside 1-65535";
+  if (problem) throw new UnsafeHostNameError(host, port, problem);
+}
+
+/** One line to append: `${knownHostName(host, port)} ${keyType} ${base64}` (no trailing newline); refuses anything but a literal host. */
 export function formatKnownHostLine(host: string, port: number, keyBlob: Buffer): string {
+  // The last line of defence: a pattern, list, negation, hashed name or marker here would vouch for other hosts.
+  checkLiteralHost(host, port);
   return `${knownHostName(host, port)} ${keyTypeOf(keyBlob)} ${keyBlob.toString("base64")}`;
 }
 

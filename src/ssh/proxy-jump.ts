@@ -1,6 +1,7 @@
 import type { Client } from "ssh2";
 import type { Duplex } from "node:stream";
 import type { HostConfig } from "../hosts/host-config.js";
+import { checkSavedHost } from "../hosts/host-validation.js";
 import { connect, type ConnectOptions } from "./connect.js";
 import { ConnectionError } from "./connect-errors.js";
 
@@ -17,6 +18,8 @@ export async function connectWithJumps(
   options: ConnectOptions,
   via: string[] = [],
 ): Promise<Client> {
+  // Before any connection: a hand-edited or old hosts.json may hold a pattern where a host name belongs.
+  checkSavedHost(host);
   if (host.proxyJump === undefined) return connect(host, options);
   if (via.includes(host.host_id) || via.length >= MAX_JUMPS) {
     throw new ConnectionError(

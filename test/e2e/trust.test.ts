@@ -1,6 +1,6 @@
 // Trust, secrets and the files behind them, through the built server over stdio against a real OpenSSH sshd.
 import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -122,6 +122,46 @@ describe("a host whose key changed", () => {
   });
 });
 
+describe("a host that is not one host name", () => {
+  it.each(["*", "*.example.com", "web,db", "!db", "|1|c2FsdA==|aGFzaA==", "@revoked", "db:22"])(
+    "add-host and edit-host refuse %j, naming the field and what it must be, and change nothing",
+    async (host) => {
+      const server = await serve();
+      await server.ok("add-host", keyHost("web"));
+      const file = join(server.home, ".ssh-mcp", "hosts.json");
+      const before = readFileSync(file);
+
+      const added = await server.call("add-host", { ...keyHost("bad"), host });
+      const edited = await server.call("edit-host", { host_id: "web", host });
+
+      for (const result of [added, edited]) {
+        expect(result.isError).toBe(true);
+        expect(result.text).toContain(`Invalid host ${JSON.stringify(host)}: must`);
+        expect(result.text).toContain("an IPv4 address");
+      }
+      expect(readFileSync(file)).toEqual(before);
+    },
+  );
+
+  it("saved by hand in hosts.json, start-session refuses it before connecting and known_hosts gets nothing", async () => {
+    const home = tempHome();
+    const dir = join(home, ".ssh-mcp");
+    mkdirSync(dir, { mode: 0o700 });
+    const star = { host_id: "star", host: "*", port: sshd.port, username: sshd.user, keyPath: sshd.keyPath };
+    writeFileSync(join(dir, "hosts.json"), JSON.stringify({ hosts: [star] }), { mode: 0o600 });
+    const server = await serve({ home });
+
+    const result = await server.call("start-session", { host_id: "star" });
+
+    expect(result.isError).toBe(true);
+    expect(result.text).toContain(`Host 'star' is saved with an invalid host "*"`);
+    expect(readdirSync(dir)).toEqual(["hosts.json"]);
+    // Still listed, so edit-host can correct it.
+    await server.ok("edit-host", { host_id: "star", host: sshd.host });
+    await server.ok("close-session", { sessionId: await startSession(server, "star") });
+  });
+});
+
 describe("SSH_MCP_STRICT_HOST_KEYS=no", () => {
   /** A HOME whose ~/.ssh-mcp/known_hosts records some other key for the shared sshd. */
   function homeWithWrongKey(): string {
@@ -196,7 +236,7 @@ describe("file modes", () => {
     expect(mode(join(dir, "known_hosts"))).toBe(0o600);
   });
 
-  it("tightens a pre-existing 0755 ~/.ssh-mcp and 0644 hosts.json, and says so on stderr", async () => {
+  it("list-hosts, which is read-only, leaves a 0755 ~/.ssh-mcp and a 0644 hosts.json as they are and warns on stderr how to fix them", async () => {
     const home = tempHome();
     const dir = join(home, ".ssh-mcp");
     const file = join(dir, "hosts.json");
@@ -204,15 +244,70 @@ describe("file modes", () => {
     chmodSync(dir, 0o755);
     writeFileSync(file, JSON.stringify({ hosts: [{ host_id: "old", host: "10.0.0.1", port: 22, username: "u" }] }));
     chmodSync(file, 0o644);
+    const before = readFileSync(file);
     const server = await serve({ home });
 
     expect(await server.ok("list-hosts")).toContain("old");
 
+    expect(mode(dir)).toBe(0o755);
+    expect(mode(file)).toBe(0o644);
+    expect(readFileSync(file)).toEqual(before);
+    await until(() => server.stderr().includes(`chmod 600 ${file}`), "the warning about hosts.json");
+    expect(server.stderr()).toContain(`${dir} can be read by other users (mode 0755). Fix it with: chmod 700 ${dir}`);
+    expect(server.stderr()).toContain(`${file} can be read by other users (mode 0644) and may hold passwords`);
+
+    // A write does make them private, and says so.
+    await server.ok("add-host", { host_id: "new", host: "10.0.0.2", username: "u" });
     expect(mode(dir)).toBe(0o700);
     expect(mode(file)).toBe(0o600);
-    await until(() => server.stderr().includes(file), "the warning about hosts.json");
-    expect(server.stderr()).toContain(`Tightened permissions of ${dir} `);
-    expect(server.stderr()).toContain(`Tightened permissions of ${file} `);
+    await until(() => server.stderr().includes(`Tightened permissions of ${file}`), "the tightening notice");
+  });
+
+  it("every host tool and start-session refuse a hosts.json others can write, naming the chmod that fixes it, and change nothing", async () => {
+    const home = tempHome();
+    const dir = join(home, ".ssh-mcp");
+    const file = join(dir, "hosts.json");
+    mkdirSync(dir, { mode: 0o700 });
+    writeFileSync(file, JSON.stringify({ hosts: [{ host_id: "web", host: "10.0.0.1", port: 22, username: "u" }] }));
+    chmodSync(file, 0o666);
+    const before = readFileSync(file);
+    const server = await serve({ home });
+
+    for (const [name, args] of [
+      ["list-hosts", {}],
+      ["add-host", { host_id: "new", host: "10.0.0.2", username: "u" }],
+      ["edit-host", { host_id: "web", port: 2222 }],
+      ["remove-host", { host_id: "web" }],
+      ["start-session", { host_id: "web" }],
+    ] as const) {
+      const result = await server.call(name, args);
+      expect(result.isError, name).toBe(true);
+      expect(result.text, name).toContain(`${file} is writable by other users (mode 0666)`);
+      expect(result.text, name).toContain(`Fix it with: chmod 600 ${file}`);
+    }
+    expect(mode(file)).toBe(0o666);
+    expect(readFileSync(file)).toEqual(before);
+    expect(readdirSync(dir)).toEqual(["hosts.json"]);
+  });
+
+  it("a ~/.ssh-mcp linked to a world-writable directory is refused, and the directory keeps its mode and stays empty", async () => {
+    const home = tempHome();
+    const shared = join(home, "shared");
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    symlinkSync(shared, join(home, ".ssh-mcp"));
+    const server = await serve({ home });
+
+    for (const [name, args] of [
+      ["list-hosts", {}],
+      ["add-host", { host_id: "web", host: "10.0.0.1", username: "u" }],
+    ] as const) {
+      const result = await server.call(name, args);
+      expect(result.isError, name).toBe(true);
+      expect(result.text, name).toContain(`is a symbolic link to ${shared}, which is writable by other users (mode 1777)`);
+    }
+    expect(statSync(shared).mode & 0o7777).toBe(0o1777);
+    expect(readdirSync(shared)).toEqual([]);
   });
 });
 

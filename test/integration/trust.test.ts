@@ -1,17 +1,23 @@
 // Host-key trust and agent forwarding against a real OpenSSH sshd, through the domain objects (no MCP).
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { connect as tcpConnect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   HostKeyMismatchError,
   HostKeyPinMismatchError,
+  InvalidHostError,
+  RevokedHostKeyError,
   UnknownHostKeyError,
+  UnsafePathError,
+  UnsafeHostNameError,
   createRuntime,
   readConfig,
   type Runtime,
 } from "../../src/lib.js";
+import { connect } from "../../src/ssh/connect.js";
 import { startAgent, type TestAgent } from "../support/agent.js";
 import { fingerprintOf, keygen, keyHostArgs, publicKeyOf, startSshd, type TestSshd } from "../support/sshd.js";
 
@@ -209,6 +215,114 @@ describe("SSH_MCP_STRICT_HOST_KEYS=yes", () => {
     expect(readFileSync(userFile)).toEqual(before);
     expect(existsSync(knownHostsOf(runtime.home))).toBe(false);
     expect(runtime.sessions.list()).toEqual([]);
+  });
+});
+
+describe("a known_hosts file that cannot be trusted", () => {
+  it("as a symbolic link, is refused by start-session under accept-new, and no key is appended to its target", async () => {
+    const runtime = makeRuntime();
+    await runtime.store.add(keyHost("web"));
+    const target = join(runtime.home, "some-other-file");
+    writeFileSync(target, "# not ours\n", { mode: 0o644 });
+    symlinkSync(target, knownHostsOf(runtime.home));
+
+    const error = await startFailure(runtime, "web");
+
+    expect(error).toBeInstanceOf(UnsafePathError);
+    expect(error.message).toContain(`${knownHostsOf(runtime.home)} is a symbolic link to ${target}`);
+    expect(readFileSync(target, "utf8")).toBe("# not ours\n");
+  });
+
+  it("writable by others, is refused even under SSH_MCP_STRICT_HOST_KEYS=no and with a pin, naming the fix", async () => {
+    const runtime = makeRuntime({ SSH_MCP_STRICT_HOST_KEYS: "no" });
+    await runtime.store.add({ ...keyHost("web"), hostKey: fingerprintOf(sshd.hostKeyPath + ".pub") });
+    writeFileSync(knownHostsOf(runtime.home), "");
+    chmodSync(knownHostsOf(runtime.home), 0o666);
+
+    const error = await startFailure(runtime, "web");
+
+    expect(error).toBeInstanceOf(UnsafePathError);
+    expect(error.message).toContain(`chmod go-w ${knownHostsOf(runtime.home)}`);
+  });
+});
+
+describe("a revoked host key", () => {
+  /** A runtime whose ~/.ssh/known_hosts marks the shared sshd's real key @revoked. */
+  function runtimeWithRevokedKey(env: Record<string, string> = {}): TestRuntime {
+    const runtime = makeRuntime(env);
+    mkdirSync(join(runtime.home, ".ssh"), { mode: 0o700 });
+    writeFileSync(join(runtime.home, ".ssh", "known_hosts"), `@revoked [127.0.0.1]:* ${publicKeyOf(sshd.hostKeyPath + ".pub")}\n`, { mode: 0o600 });
+    return runtime;
+  }
+
+  it.each<[string, Record<string, string>, boolean]>([
+    ["under accept-new", {}, false],
+    ["when the host pins exactly that key", {}, true],
+    ["under SSH_MCP_STRICT_HOST_KEYS=no", { SSH_MCP_STRICT_HOST_KEYS: "no" }, false],
+    ["under SSH_MCP_STRICT_HOST_KEYS=no with a pin", { SSH_MCP_STRICT_HOST_KEYS: "no" }, true],
+  ])("is refused %s, and nothing is recorded", async (_name, env, pinned) => {
+    const runtime = runtimeWithRevokedKey(env);
+    await runtime.store.add({ ...keyHost("web"), ...(pinned && { hostKey: fingerprintOf(sshd.hostKeyPath + ".pub") }) });
+
+    const error = await startFailure(runtime, "web");
+
+    expect(error).toBeInstanceOf(RevokedHostKeyError);
+    expect(error.message).toContain("revoked");
+    expect(existsSync(knownHostsOf(runtime.home))).toBe(false);
+    expect(runtime.sessions.list()).toEqual([]);
+  });
+});
+
+describe("a host that is not one literal name", () => {
+  /** A TCP connection to the shared sshd: what a resolver (or a jump host) answering for any name would hand ssh2. */
+  function socketToSshd(): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = tcpConnect(sshd.port, sshd.host, () => resolve(socket));
+      socket.once("error", reject);
+    });
+  }
+
+  it.each(["*", "*.example.com,web", "!db"])(
+    "%j reaching a real sshd is refused before a known_hosts line is written, under accept-new",
+    async (pattern) => {
+      const runtime = makeRuntime();
+      const recorded = `[127.0.0.1]:${sshd.port} ${publicKeyOf(sshd.hostKeyPath + ".pub")}\n`;
+      mkdirSync(join(runtime.home, ".ssh-mcp"), { mode: 0o700 });
+      writeFileSync(knownHostsOf(runtime.home), recorded, { mode: 0o600 });
+      const host = { host_id: "crafted", host: pattern, port: 22, username: sshd.user, keyPath: sshd.keyPath };
+      const options = { trust: runtime.trust, connectTimeoutMs: 10_000, keepaliveIntervalMs: 0, keepaliveCountMax: 3, homeDir: runtime.home };
+
+      const error = await connect(host, options, await socketToSshd()).then(
+        (client) => {
+          client.end();
+          return undefined;
+        },
+        (e: unknown) => e,
+      );
+
+      expect(error).toBeInstanceOf(UnsafeHostNameError);
+      expect(readFileSync(knownHostsOf(runtime.home), "utf8")).toBe(recorded);
+    },
+  );
+
+  it("saved by hand in hosts.json, is refused by start-session before connecting, naming the host and the fix", async () => {
+    const runtime = makeRuntime();
+    await runtime.store.add(keyHost("web"));
+    const file = join(runtime.home, ".ssh-mcp", "hosts.json");
+    const saved = JSON.parse(readFileSync(file, "utf8")) as { hosts: Array<Record<string, unknown>> };
+    saved.hosts.push({ ...saved.hosts[0], host_id: "star", host: "*", proxyJump: "web" });
+    writeFileSync(file, JSON.stringify(saved), { mode: 0o600 });
+    const logLength = sshd.log().length;
+
+    const error = await startFailure(runtime, "star");
+
+    expect(error).toBeInstanceOf(InvalidHostError);
+    expect(error.message).toContain(`Host 'star' is saved with an invalid host "*"`);
+    expect(error.message).toContain("edit-host");
+    expect(sshd.log().slice(logLength)).not.toContain("Connection from");
+    expect(existsSync(knownHostsOf(runtime.home))).toBe(false);
+    // The host stays listed, so it can be corrected or removed with the tools.
+    expect((await runtime.store.list()).map((h) => h.host_id)).toEqual(["web", "star"]);
   });
 });
 

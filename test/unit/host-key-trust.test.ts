@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { appendFile, chmod, chown, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -8,8 +8,10 @@ import {
   HostKeyPinMismatchError,
   RevokedHostKeyError,
   UnknownHostKeyError,
+  UnsafeHostNameError,
 } from "../../src/ssh/host-key-errors.js";
 import { HostKeyTrust, type HostKeyTrustOptions, type StrictHostKeyChecking } from "../../src/ssh/host-key-trust.js";
+import { UnsafePathError } from "../../src/hosts/host-errors.js";
 
 const SSH_KEYGEN = "/usr/bin/ssh-keygen";
 
@@ -223,6 +225,26 @@ describe("HostKeyTrust with revoked keys", () => {
     expect(e.message).toContain(ed25519.fingerprint);
   });
 
+  it.each<[string, StrictHostKeyChecking, string | undefined]>([
+    ["a pin of that very key", "accept-new", "pin"],
+    ["policy 'no'", "no", undefined],
+    ["policy 'no' and a pin", "no", "pin"],
+  ])("rejects a revoked key even with %s: @revoked always wins, as in OpenSSH", async (_name, policy, pin) => {
+    await writeFile(ours, `@revoked web ${ed25519.pubLine}\n`);
+    const e = (await rejection(trust(policy).verify("web", 22, ed25519.blob, pin && ed25519.fingerprint))) as RevokedHostKeyError;
+    expect(e).toBeInstanceOf(RevokedHostKeyError);
+    expect(e).toMatchObject({ file: ours, line: 1, fingerprint: ed25519.fingerprint });
+  });
+
+  it("rejects a key revoked in the user's file, hashed, under a pin", async () => {
+    await writeFile(users, `web ${ed25519.pubLine}\n`);
+    execFileSync(SSH_KEYGEN, ["-H", "-f", users], { stdio: "ignore" });
+    await appendFile(users, `@revoked * ${ed25519.pubLine}\n`);
+    await expect(trust("accept-new").verify("web", 22, ed25519.blob, ed25519.fingerprint)).rejects.toBeInstanceOf(
+      RevokedHostKeyError,
+    );
+  });
+
   it("ignores a revocation of another key or for another host", async () => {
     await writeFile(ours, `web ${ed25519.pubLine}\n@revoked web ${ed25519Other.pubLine}\n@revoked db ${ed25519.pubLine}\n`);
     await expect(trust("yes").verify("web", 22, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: false });
@@ -305,6 +327,28 @@ describe("HostKeyTrust with policy 'accept-new'", () => {
   });
 });
 
+describe("HostKeyTrust with a host that is not one literal name", () => {
+  it.each(["*", "*.example.com", "web,db", "!web", "|1|c2FsdA==|aGFzaA==", "@revoked", "[web]:22"])(
+    "refuses %j under accept-new and writes nothing, so no pattern ever vouches for other hosts",
+    async (host) => {
+      await writeFile(ours, `web ${ed25519.pubLine}\n`);
+      const t = trust("accept-new");
+      const error = await rejection(t.verify(host, 22, ed25519Other.blob));
+      expect(error).toBeInstanceOf(UnsafeHostNameError);
+      expect((error as Error).message).toContain(JSON.stringify(host));
+      expect(await readFile(ours, "utf8")).toBe(`web ${ed25519.pubLine}\n`);
+      // The impostor's key is still refused for the host whose real key is recorded.
+      await expect(t.verify("web", 22, ed25519Other.blob)).rejects.toBeInstanceOf(HostKeyMismatchError);
+      await expect(trust("yes").verify("web", 22, ed25519Other.blob)).rejects.toBeInstanceOf(HostKeyMismatchError);
+    },
+  );
+
+  it("refuses it under 'yes' even when a line matches it", async () => {
+    await writeFile(ours, `* ${ed25519.pubLine}\n`);
+    await expect(trust("yes").verify("*", 22, ed25519.blob)).rejects.toBeInstanceOf(UnsafeHostNameError);
+  });
+});
+
 describe("HostKeyTrust.recordedKeyTypes", () => {
   it("lists types for host:port, our file first, without duplicates, markers or other ports", async () => {
     await writeFile(
@@ -332,5 +376,78 @@ describe("HostKeyTrust.recordedKeyTypes", () => {
     const t = trust("accept-new");
     await t.verify("web", 22, ed25519.blob);
     expect(await t.recordedKeyTypes("web", 22)).toEqual(["ssh-ed25519"]);
+  });
+});
+
+describe.runIf(process.platform !== "win32")("HostKeyTrust with known_hosts files others could have written", () => {
+  const policies: StrictHostKeyChecking[] = ["accept-new", "yes", "no"];
+
+  it.each(["0666", "0646", "0664"])("refuses our known_hosts of mode %s under every policy, appending nothing", async (text) => {
+    const loose = Number.parseInt(text, 8);
+    await writeFile(ours, `web ${ed25519.pubLine}\n`);
+    await chmod(ours, loose);
+    for (const policy of policies) {
+      const error = await rejection(trust(policy).verify("new", 22, ed25519.blob));
+      expect(error, policy).toBeInstanceOf(UnsafePathError);
+      expect((error as Error).message).toContain(`${ours} is writable by other users (mode ${text})`);
+      expect((error as Error).message).toContain(`chmod go-w ${ours}`);
+    }
+    expect(await readFile(ours, "utf8")).toBe(`web ${ed25519.pubLine}\n`);
+    expect((await stat(ours)).mode & 0o777).toBe(loose);
+  });
+
+  it("refuses our known_hosts when it is a symbolic link, and appends nothing to its target", async () => {
+    const target = join(dir, "elsewhere");
+    await writeFile(target, `other ${ecdsa.pubLine}\n`);
+    await symlink(target, ours);
+    const error = await rejection(trust("accept-new").verify("web", 22, ed25519.blob));
+    expect(error).toBeInstanceOf(UnsafePathError);
+    expect((error as Error).message).toContain(`${ours} is a symbolic link to ${target}`);
+    expect(await readFile(target, "utf8")).toBe(`other ${ecdsa.pubLine}\n`);
+  });
+
+  it("refuses to create our known_hosts in a world-writable directory, changing nothing there", async () => {
+    const shared = join(dir, "shared");
+    await mkdir(shared);
+    await chmod(shared, 0o1777);
+    const t = trust("accept-new", { knownHostsFile: join(shared, "known_hosts") });
+    const error = await rejection(t.verify("web", 22, ed25519.blob));
+    expect(error).toBeInstanceOf(UnsafePathError);
+    expect((error as Error).message).toContain(`${shared} is writable by other users (mode 1777)`);
+    expect((await stat(shared)).mode & 0o7777).toBe(0o1777);
+    expect(await exists(join(shared, "known_hosts"))).toBe(false);
+  });
+
+  it("refuses a user known_hosts others can write rather than skip it (its revocations would go with it)", async () => {
+    await writeFile(users, `@revoked web ${ed25519.pubLine}\n`);
+    await chmod(users, 0o666);
+    const error = await rejection(trust("accept-new").verify("web", 22, ed25519.blob));
+    expect(error).toBeInstanceOf(UnsafePathError);
+    expect((error as Error).message).toContain(`chmod go-w ${users}`);
+    expect(await exists(ours)).toBe(false);
+  });
+
+  it("follows a user known_hosts that is a symbolic link to a safe file (it is only read)", async () => {
+    const target = join(dir, "dotfiles_known_hosts");
+    await writeFile(target, `web ${ed25519.pubLine}\n`);
+    await symlink(target, users);
+    await expect(trust("yes").verify("web", 22, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: false });
+  });
+
+  it("still records a new host in a known_hosts others may read but not write (0644, as ssh leaves it)", async () => {
+    await writeFile(ours, `other ${ecdsa.pubLine}\n`);
+    await chmod(ours, 0o644);
+    await expect(trust("accept-new").verify("web", 22, ed25519.blob)).resolves.toEqual({ accepted: true, recorded: true });
+    expect((await stat(ours)).mode & 0o777).toBe(0o644);
+  });
+
+  // Giving a file to another user takes root; CI runs the tests as root.
+  it.runIf(process.getuid?.() === 0)("refuses our known_hosts when it belongs to another user, even with mode 0644", async () => {
+    await writeFile(ours, `web ${ed25519.pubLine}\n`);
+    await chown(ours, 65534, 65534);
+    const error = await rejection(trust("accept-new").verify("web", 22, ed25519.blob));
+    expect(error).toBeInstanceOf(UnsafePathError);
+    expect((error as Error).message).toContain(`${ours} belongs to uid 65534`);
+    expect((error as Error).message).toContain(`sudo chown root ${ours}`);
   });
 });

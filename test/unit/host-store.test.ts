@@ -1,24 +1,27 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, unlink, utimes, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { writeFileAtomic } from "../../src/hosts/atomic-write.js";
+import { withFileLock } from "../../src/hosts/file-lock.js";
 import {
   DuplicateHostError,
   HostNotFoundError,
   HostsFileError,
   HostStoreLockError,
   InvalidHostError,
+  UnsafePathError,
 } from "../../src/hosts/host-errors.js";
 import { HostStore, expandHome, type HostInput, type HostPatch } from "../../src/hosts/host-store.js";
 import { fingerprintSha256 } from "../../src/ssh/host-key.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const WRITER = join(ROOT, "test/support/host-store-writer.mjs");
+const LOCK_HOLDER = join(ROOT, "test/support/lock-holder.mjs");
 const POSIX = process.platform !== "win32";
 
 const FINGERPRINT = fingerprintSha256(Buffer.from("a host key blob"));
@@ -27,6 +30,8 @@ const WEB: HostInput = { host_id: "web", host: "10.0.0.5", port: 22, username: "
 let dir: string; // the store's directory, inside `home`
 let home: string; // a throwaway home holding the key file, for "~" expansion
 let warnings: string[];
+/** Child processes to kill after each test, should one fail midway. */
+const children: ChildProcess[] = [];
 
 beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), "ssh-mcp-hosts-"));
@@ -36,6 +41,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   await rm(home, { recursive: true, force: true });
 });
 
@@ -60,7 +66,20 @@ async function writeHostsFile(text: string): Promise<void> {
 }
 
 async function mode(path: string): Promise<number> {
-  return (await stat(path)).mode & 0o777;
+  return (await stat(path)).mode & 0o7777;
+}
+
+/** Every path under `roots` (not following links) with its mode, owner and bytes: proof that nothing changed. */
+async function describeTree(roots: string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const visit = async (path: string): Promise<void> => {
+    const stats = await lstat(path).catch(() => null);
+    if (!stats) return;
+    out[path] = `${(stats.mode & 0o7777).toString(8)} ${stats.uid} ${stats.isFile() ? (await readFile(path)).toString("base64") : ""}`;
+    if (stats.isDirectory()) for (const name of await readdir(path)) await visit(join(path, name));
+  };
+  for (const root of roots) await visit(root);
+  return out;
 }
 
 describe("round trip", () => {
@@ -173,6 +192,15 @@ describe("validation refuses bad input and leaves hosts.json unchanged", () => {
     ["a username with a space", { ...base, username: "a b" }, InvalidHostError, "username"],
     ["a missing host", { host_id: "new", username: "u" }, InvalidHostError, "host"],
     ["a host with a space", { ...base, host: "10.0.0.1 " }, InvalidHostError, "host"],
+    ["a host that is a wildcard", { ...base, host: "*" }, InvalidHostError, "host"],
+    ["a host that is a wildcard domain", { ...base, host: "*.example.com" }, InvalidHostError, "host"],
+    ["a host that is a list", { ...base, host: "web,db" }, InvalidHostError, "host"],
+    ["a host that is a negation", { ...base, host: "!web" }, InvalidHostError, "host"],
+    ["a host that is a hashed known_hosts name", { ...base, host: "|1|c2FsdA==|aGFzaA==" }, InvalidHostError, "host"],
+    ["a host that is a known_hosts marker", { ...base, host: "@revoked" }, InvalidHostError, "host"],
+    ["a host with a port", { ...base, host: "web:2222" }, InvalidHostError, "host"],
+    ["a host with a user", { ...base, host: "root@web" }, InvalidHostError, "host"],
+    ["a host that is not a valid IPv4 address", { ...base, host: "10.0.0.300" }, InvalidHostError, "host"],
     ["an empty password", { ...base, password: "" }, InvalidHostError, "password"],
     ["a missing key file", { ...base, keyPath: "~/no_such_key" }, InvalidHostError, "keyPath"],
     ["an empty keyPath", { ...base, keyPath: "" }, InvalidHostError, "keyPath"],
@@ -191,6 +219,21 @@ describe("validation refuses bad input and leaves hosts.json unchanged", () => {
     if (error instanceof InvalidHostError) expect(error.field).toBe(field);
     else expect((error as DuplicateHostError).hostId).toBe(field);
     expect(await snapshot()).toEqual(before);
+  });
+
+  it("says what a host must be, naming the field", async () => {
+    await expect(makeStore().add({ ...base, host: "*" })).rejects.toThrow(
+      'Invalid host "*": must be one host, not a pattern, a list or a marker (*, ?, !, commas, | and a leading @ are not allowed). ' +
+        'Give one host name such as "db.example.com", an IPv4 address such as "10.0.0.5" or an IPv6 address such as "2001:db8::1".',
+    );
+  });
+
+  it("accepts DNS names (underscores too), IPv4 and IPv6 addresses, storing IPv6 without brackets", async () => {
+    const store = makeStore();
+    const hosts = ["db.example.com", "_ssh.example.com.", "10.0.0.5", "2001:db8::1", "[2001:db8::2]", "fe80::1%eth0"];
+    for (const [i, host] of hosts.entries()) await store.add({ ...base, host_id: `h${i}`, host });
+    expect((await store.list()).map((h) => h.host)).toEqual(hosts.map((h) => h.replace(/^\[(.*)\]$/, "$1")));
+    expect((await store.edit("h0", { host: "[::1]" })).host).toBe("::1");
   });
 
   it("refuses invalid input before creating anything", async () => {
@@ -300,6 +343,8 @@ describe("edit", () => {
     ["port 0", { port: 0 }, "port"],
     ["port 65536", { port: 65536 }, "port"],
     ["an empty host", { host: "" }, "host"],
+    ["a wildcard host", { host: "*" }, "host"],
+    ["a host list", { host: "web,*" }, "host"],
     ["a username with a space", { username: "a b" }, "username"],
     ["a missing key file", { keyPath: "/no/such/key" }, "keyPath"],
     ["a bad hostKey", { hostKey: "SHA256:short" }, "hostKey"],
@@ -325,7 +370,7 @@ describe.runIf(POSIX)("permissions", () => {
     expect(warnings).toEqual([]);
   });
 
-  it("tightens a 0755 directory to 0700 and warns once", async () => {
+  it("tightens a 0755 directory to 0700 on a write, but a read leaves it as it is and warns once with the fix", async () => {
     await mkdir(dir);
     await chmod(dir, 0o755);
     const store = makeStore();
@@ -333,20 +378,26 @@ describe.runIf(POSIX)("permissions", () => {
     expect(await mode(dir)).toBe(0o700);
     await chmod(dir, 0o755);
     await store.list();
-    expect(await mode(dir)).toBe(0o700);
-    expect(warnings).toEqual([`Tightened permissions of ${dir} to 0700 (it may hold passwords)`]);
+    await store.get("web");
+    expect(await mode(dir)).toBe(0o755);
+    expect(warnings).toEqual([
+      `Tightened permissions of ${dir} to 0700 (it may hold passwords)`,
+      `${dir} can be read by other users (mode 0755). Fix it with: chmod 700 ${dir}`,
+    ]);
   });
 
-  it("tightens a 0644 hosts.json to 0600 on read and warns once", async () => {
+  it("reads a 0644 hosts.json without changing it, warning once with the fix", async () => {
     const store = makeStore();
     await store.add(WEB);
     await chmod(hostsFile(), 0o644);
+    const before = await snapshot();
     expect(await store.list()).toEqual([WEB]);
-    expect(await mode(hostsFile())).toBe(0o600);
-    await chmod(hostsFile(), 0o644);
     await store.get("web");
-    expect(await mode(hostsFile())).toBe(0o600);
-    expect(warnings).toEqual([`Tightened permissions of ${hostsFile()} to 0600 (it may hold passwords)`]);
+    expect(await mode(hostsFile())).toBe(0o644);
+    expect(await snapshot()).toEqual(before);
+    expect(warnings).toEqual([
+      `${hostsFile()} can be read by other users (mode 0644) and may hold passwords. Fix it with: chmod 600 ${hostsFile()}`,
+    ]);
   });
 
   it("writes hosts.json 0600 even when it was found 0644", async () => {
@@ -355,6 +406,103 @@ describe.runIf(POSIX)("permissions", () => {
     await makeStore().add(WEB);
     expect(await mode(hostsFile())).toBe(0o600);
     expect(warnings).toHaveLength(1);
+  });
+});
+
+describe.runIf(POSIX)("files and directories others could have written", () => {
+  const operations: Array<[string, (store: HostStore) => Promise<unknown>]> = [
+    ["list", (s) => s.list()],
+    ["get", (s) => s.get("web")],
+    ["add", (s) => s.add({ host_id: "new", host: "h", username: "u" })],
+    ["edit", (s) => s.edit("web", { port: 2222 })],
+    ["remove", (s) => s.remove("web")],
+  ];
+
+  /** Every operation fails with UnsafePathError naming `path` and `fix`, and nothing under `watched` changes. */
+  async function expectRefused(path: string, fix: string, watched: string[] = [dir]): Promise<void> {
+    const before = await describeTree(watched);
+    for (const [name, run] of operations) {
+      const error = await run(makeStore()).catch((e: unknown) => e);
+      expect(error, name).toBeInstanceOf(UnsafePathError);
+      expect((error as UnsafePathError).path, name).toBe(path);
+      expect((error as Error).message, name).toContain(fix);
+    }
+    expect(await describeTree(watched)).toEqual(before);
+  }
+
+  it.each(["0666", "0662", "0620"])("refuses a hosts.json of mode %s, saying how to fix it", async (loose) => {
+    await makeStore().add(WEB);
+    await chmod(hostsFile(), Number.parseInt(loose, 8));
+    await expectRefused(hostsFile(), `is writable by other users (mode ${loose}), so ssh-mcp will not use it. Fix it with: chmod 600 ${hostsFile()}`);
+  });
+
+  it.each(["0777", "1777", "0770"])("refuses a data directory of mode %s, saying how to fix it", async (loose) => {
+    await makeStore().add(WEB);
+    await chmod(dir, Number.parseInt(loose, 8));
+    await expectRefused(dir, `Fix it with: chmod 700 ${dir}`);
+  });
+
+  it("refuses a data directory that is a symbolic link to a world-writable directory, and never chmods the target", async () => {
+    const shared = join(home, "shared-tmp");
+    await mkdir(shared);
+    await chmod(shared, 0o1777);
+    await symlink(shared, dir);
+    await expectRefused(dir, `is a symbolic link to ${shared}, which is writable by other users (mode 1777)`, [shared]);
+    expect(await mode(shared)).toBe(0o1777);
+    expect(await readdir(shared)).toEqual([]);
+    expect((await makeStore().list().catch((e: Error) => e.message)) as string).toContain(`rm ${dir} && mkdir -m 700 ${dir}`);
+  });
+
+  it("follows a data directory linked to a private directory of ours, changing none of its modes", async () => {
+    const real = join(home, "elsewhere");
+    await mkdir(real);
+    await chmod(real, 0o755);
+    await symlink(real, dir);
+    const store = makeStore();
+    await store.add(WEB);
+    expect(await store.list()).toEqual([WEB]);
+    expect(await mode(real)).toBe(0o755);
+    expect(await mode(join(real, "hosts.json"))).toBe(0o600);
+    expect(warnings).toEqual([`${dir} can be read by other users (mode 0755). Fix it with: chmod 700 ${real}`]);
+  });
+
+  it("refuses a hosts.json that is a symbolic link, leaving its target's bytes and mode alone", async () => {
+    await makeStore().add(WEB);
+    const target = join(home, "hosts-target.json");
+    await writeFile(target, await readFile(hostsFile()), { mode: 0o644 });
+    await chmod(target, 0o644);
+    await unlink(hostsFile());
+    await symlink(target, hostsFile());
+    const before = await readFile(target);
+    await expectRefused(hostsFile(), `is a symbolic link to ${target}`);
+    expect(await mode(target)).toBe(0o644);
+    expect(await readFile(target)).toEqual(before);
+    expect((await makeStore().list().catch((e: Error) => e.message)) as string).toContain(
+      `cp ${target} ${hostsFile()}.new && chmod 600 ${hostsFile()}.new && mv ${hostsFile()}.new ${hostsFile()}`,
+    );
+  });
+
+  it("refuses a hosts.json that is a directory or a named pipe, without hanging on the pipe", async () => {
+    await mkdir(hostsFile(), { recursive: true });
+    await expect(makeStore().list()).rejects.toThrow(`${hostsFile()} is not a regular file`);
+    await rm(hostsFile(), { recursive: true });
+    execFileSync("mkfifo", ["-m", "600", hostsFile()]);
+    await expect(makeStore().list()).rejects.toThrow(`${hostsFile()} is not a regular file`);
+  });
+
+  // Giving a file to another user takes root; CI runs the tests as root.
+  describe.runIf(process.getuid?.() === 0)("owned by another user", () => {
+    it("refuses a hosts.json that belongs to nobody (uid 65534), saying how to fix it", async () => {
+      await makeStore().add(WEB);
+      await chown(hostsFile(), 65534, 65534);
+      await expectRefused(hostsFile(), `belongs to uid 65534, not to you (root), so ssh-mcp will not use it. If it is yours, fix it with: sudo chown root ${hostsFile()}`);
+    });
+
+    it("refuses a data directory that belongs to nobody", async () => {
+      await makeStore().add(WEB);
+      await chown(dir, 65534, 65534);
+      await expectRefused(dir, `belongs to uid 65534`);
+    });
   });
 });
 
@@ -464,47 +612,133 @@ describe("a corrupt hosts.json", () => {
   });
 });
 
-describe("the lock file", () => {
-  const lockFile = (): string => `${hostsFile()}.lock`;
+describe("the lock", () => {
+  beforeAll(ensureBuilt, 120_000);
+  const lockPath = (): string => `${hostsFile()}.lock`;
 
-  async function holdLock(ageSeconds = 0): Promise<void> {
+  /** A child process holding the lock on hosts.json; `release()` lets it go, `kill()` makes it die holding it. */
+  async function holdLock(): Promise<{ pid: number; release(): Promise<void>; kill(): Promise<void> }> {
     await writeHostsFile("");
-    await writeFile(lockFile(), "424242\n");
-    const when = Date.now() / 1000 - ageSeconds;
-    await utimes(lockFile(), when, when);
+    const child = spawn(process.execPath, [LOCK_HOLDER, hostsFile()], { stdio: ["pipe", "pipe", "pipe"] });
+    children.push(child);
+    let stderr = "";
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<void>((resolveExit) => child.once("exit", () => resolveExit()));
+    await new Promise<void>((resolveLocked, reject) => {
+      child.stdout!.once("data", () => resolveLocked());
+      void exited.then(() => reject(new Error(`lock holder exited early: ${stderr}`)));
+    });
+    return {
+      pid: child.pid!,
+      release: async () => {
+        child.stdin!.write("release\n");
+        await exited;
+      },
+      kill: async () => {
+        child.kill("SIGKILL");
+        await exited;
+      },
+    };
   }
 
-  it("takes over a lock older than 30 s, left by a crashed writer", async () => {
-    await holdLock(31);
+  /** A lock in the current layout recording `record` as its holder, as a process would have left it. */
+  async function craftLock(record: Record<string, unknown>): Promise<void> {
+    await writeHostsFile("");
+    await mkdir(lockPath(), { mode: 0o700 });
+    await writeFile(join(lockPath(), "0123456789abcdef01234567"), JSON.stringify(record), { mode: 0o600 });
+  }
+
+  it("takes over at once the lock of a process that died holding it, without waiting for the timeout", async () => {
+    const holder = await holdLock();
+    await holder.kill();
+    expect(existsSync(lockPath())).toBe(true);
+
     const started = Date.now();
-    await makeStore({ lockTimeoutMs: 2_000 }).add(WEB);
+    await makeStore({ lockTimeoutMs: 5_000 }).add(WEB);
+
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(await makeStore().list()).toEqual([WEB]);
     expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
   });
 
-  it("makes add wait for a live lock and succeed once it is released", async () => {
-    await holdLock();
+  it("takes over a lock whose pid now belongs to another process (same pid, another start time)", async () => {
+    await craftLock({ pid: process.pid, host: hostname(), start: "1" });
+    await makeStore({ lockTimeoutMs: 2_000 }).add(WEB);
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
+  });
+
+  it("takes over a lock file left by an older ssh-mcp whose process is gone", async () => {
+    await writeHostsFile("");
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+    await writeFile(lockPath(), `${dead.stdout}\n`);
+    await makeStore({ lockTimeoutMs: 2_000 }).add(WEB);
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
+  });
+
+  it("takes over a lock older than 30 s from another machine (a shared home), whose process cannot be checked", async () => {
+    await craftLock({ pid: 1, host: `not-${hostname()}` });
+    const when = Date.now() / 1000 - 31;
+    await utimes(join(lockPath(), "0123456789abcdef01234567"), when, when);
+    await makeStore({ lockTimeoutMs: 2_000 }).add(WEB);
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
+  });
+
+  it("makes add wait for a live holder and succeed once it releases the lock", async () => {
+    const holder = await holdLock();
     let settled = false;
     const adding = makeStore().add(WEB).finally(() => (settled = true));
     await new Promise((r) => setTimeout(r, 300));
     expect(settled).toBe(false);
     expect(await readFile(hostsFile(), "utf8")).toBe("");
-    await unlink(lockFile());
+    await holder.release();
     expect(await adding).toEqual(WEB);
     expect(await makeStore().list()).toEqual([WEB]);
-    expect(existsSync(lockFile())).toBe(false);
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
   });
 
-  it("gives up after lockTimeoutMs with HostStoreLockError naming the holder, leaving hosts.json unchanged", async () => {
-    await holdLock();
+  it("gives up after lockTimeoutMs with HostStoreLockError naming the live holder, leaving hosts.json unchanged", async () => {
+    const holder = await holdLock();
     const before = await snapshot();
     const error = await makeStore({ lockTimeoutMs: 200 }).add(WEB).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HostStoreLockError);
-    expect((error as HostStoreLockError).holderPid).toBe(424242);
-    expect((error as Error).message).toContain(lockFile());
+    expect((error as HostStoreLockError).holderPid).toBe(holder.pid);
+    expect((error as Error).message).toContain(lockPath());
     expect(await snapshot()).toEqual(before);
+    await holder.release();
   });
+
+  it("lets exactly one of many concurrent takers in at a time when they all find a dead holder's lock", async () => {
+    const holder = await holdLock();
+    await holder.kill();
+    let inside = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        withFileLock(hostsFile(), { timeoutMs: 10_000, staleMs: 30_000 }, async () => {
+          most = Math.max(most, ++inside);
+          await new Promise((r) => setTimeout(r, 2));
+          inside--;
+        }),
+      ),
+    );
+    expect(most).toBe(1);
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
+  });
+
+  it("keeps all 50 hosts when two processes take over a dead holder's lock at once and each add 25", async () => {
+    const holder = await holdLock();
+    await holder.kill();
+    const writers = [startWriter("p"), startWriter("q")];
+    await Promise.all(writers.map((w) => w.ready));
+    for (const w of writers) w.child.stdin!.write("go\n");
+    expect(await Promise.all(writers.map((w) => w.done))).toEqual([
+      { code: 0, stderr: "" },
+      { code: 0, stderr: "" },
+    ]);
+    const ids = (JSON.parse(await readFile(hostsFile(), "utf8")) as { hosts: Array<{ host_id: string }> }).hosts.map((h) => h.host_id);
+    expect(new Set(ids).size).toBe(50);
+    expect(await snapshot()).toMatchObject({ entries: ["hosts.json"] });
+  }, 30_000);
 
   it("is released after a failed write", async () => {
     const store = makeStore();

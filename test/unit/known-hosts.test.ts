@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fingerprintSha256, keyTypeOf, normalizeFingerprint } from "../../src/ssh/host-key.js";
+import { UnsafeHostNameError } from "../../src/ssh/host-key-errors.js";
 import {
   entryMatches,
   formatKnownHostLine,
@@ -281,5 +282,31 @@ describe("formatKnownHostLine", () => {
     expect(entryMatches(parsed, "127.0.0.1", 2222)).toBe(true);
     expect(keygenFinds(file, "[127.0.0.1]:2222")).toBe(true);
     expect(keygenFinds(file, "127.0.0.1")).toBe(false);
+  });
+
+  it.each([
+    ["*", 22],
+    ["*.example.com", 22],
+    ["web?", 2222],
+    ["web,db", 22],
+    ["!web", 22],
+    ["|1|c2FsdA==|aGFzaA==", 22],
+    ["@revoked", 22],
+    ["@cert-authority *", 22],
+    ["[web]:2222", 22],
+    ["web\n* ssh-ed25519 AAAA", 22],
+    ["", 22],
+    ["web", 0],
+    ["web", 70000],
+  ] as const)("refuses to write %j (port %i): only a literal host name ever goes in", (host, port) => {
+    expect(() => formatKnownHostLine(host, port, keys.ed25519.blob)).toThrow(UnsafeHostNameError);
+  });
+
+  it("writes IPv6 addresses and underscores as OpenSSH does, found by ssh-keygen -F", async () => {
+    const file = join(dir, "ipv6_known_hosts");
+    await writeFile(file, [formatKnownHostLine("2001:db8::1", 22, keys.ed25519.blob), formatKnownHostLine("::1", 2200, keys.rsa.blob), formatKnownHostLine("my_host", 22, keys.ecdsa.blob)].join("\n") + "\n");
+    expect(keygenFinds(file, "2001:db8::1")).toBe(true);
+    expect(keygenFinds(file, "[::1]:2200")).toBe(true);
+    expect(keygenFinds(file, "my_host")).toBe(true);
   });
 });

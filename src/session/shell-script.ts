@@ -36,10 +36,10 @@ const ABORT_IF_RUNNING = "case ${__mcp_in-} in 1) return 130;; esac";
  * The session's functions, for a shell whose builtin runner is `run` (`\command`, or
  * `\builtin` in zsh, whose `command` skips builtins) and whose way to mark a running command
  * is `flag`:
- * - `__mcp_eval CMD` runs the command in the current shell, so cd, variables and jobs persist,
+ * - `__mcp_eval` runs the command in `__mcp_cmd` in the current shell, so cd, variables and jobs persist,
  *   with stdin from /dev/null (nothing waits on input or eats the next command) and stderr
- *   merged; `eval` reports a syntax error and the shell carries on. The command sees no
- *   positional parameters of ours, as at a prompt.
+ *   merged; `eval` reports a syntax error and the shell carries on. The command comes in a
+ *   variable, not as an argument, so it sees no positional parameters of ours.
  *   `__mcp_in` marks the command as running, for the abort trap; where it is local it is gone
  *   the moment the function returns, so a late signal cannot abort a later command.
  * - `__mcp_end STATUS ID NEXT` prints the end token with the status, then the next command's
@@ -52,7 +52,7 @@ const ABORT_IF_RUNNING = "case ${__mcp_in-} in 1) return 130;; esac";
 function sessionFunctions(run: string, flag: string): string {
   // Every word is quoted too: zsh's global aliases expand anywhere in a line, not just first.
   return [
-    `__mcp_eval() { ${flag}; __mcp_cmd=$1; \\shift; ${run} \\eval "$__mcp_cmd" </dev/null 2>&1; }`,
+    `__mcp_eval() { ${flag}; ${run} \\eval "$__mcp_cmd" </dev/null 2>&1; }`,
     `__mcp_end() { __mcp_in=; ${run} \\printf '__MCP_%s_E%s\\n' "$2" "$1"; ` +
       `${run} \\jobs >/dev/null 2>&1; ${run} \\jobs -p 2>/dev/null; ${run} \\printf '__MCP_%s_J\\n' "$3"; }`,
   ].join("\n");
@@ -84,22 +84,25 @@ export function initScript(readyToken: string, firstId: string): string {
     abort(ABORT_IF_RUNNING),
     ";;",
     "*)",
-    'if [ -n "${ZSH_VERSION-}" ]; then',
+    "case ${ZSH_VERSION-} in",
+    "?*)",
     sessionFunctions("\\builtin", "\\local __mcp_in=1"),
-    "else",
+    ";;",
+    "*)",
     sessionFunctions("\\command", "\\local __mcp_in=1"),
-    "fi",
+    ";;",
+    "esac",
     abort(ABORT_IF_RUNNING),
     ";;",
     "esac",
-    `\\command printf '%s%s\\n' ${shellQuote(readyToken)} "$$"`,
-    `\\command printf '%s\\n' ${commandTokens(firstId).jobs}`,
+    `\\command \\printf '%s%s\\n' ${shellQuote(readyToken)} "$$"`,
+    `\\command \\printf '%s\\n' ${commandTokens(firstId).jobs}`,
   ].join("\n") + "\n";
 }
 
 /** One command: a single short line, since the shell reads it from a pipe a byte at a time. */
 export function commandScript(id: string, command: string, nextId: string): string {
-  return `__mcp_eval ${shellQuote(command)}; __mcp_end $? ${id} ${nextId}\n`;
+  return `__mcp_cmd=${shellQuote(command)}; __mcp_eval; __mcp_end $? ${id} ${nextId}\n`;
 }
 
 /**

@@ -166,6 +166,15 @@ describe("the shell ending", () => {
   });
 });
 
+describe("commands that replace the shell", () => {
+  it("ends the session with a message that names exec when a command replaces the shell", async () => {
+    const own = (await rt.sessions.start("test")).sessionId;
+    const error = await run("exec bash", 5000, own).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionEndedError);
+    expect((error as Error).message).toMatch(/exited with status 0.*`exec` \(which replaces the shell\)/);
+  });
+});
+
 describe("limits on input", () => {
   it("refuses empty, blank, NUL-containing and over-long commands before sending anything", async () => {
     await expect(run("")).rejects.toThrow(/empty/);

@@ -11,12 +11,9 @@ import { createRuntime, readConfig } from "../build/lib.js";
 
 const progress = (message) => process.stderr.write(`bench: ${message}\n`);
 
-// The wrapper ssh-mcp sends around each command. Internal to the build, so a refactor that
-// moves it only drops the diagnostic row that uses it.
-const commandScript = await import("../build/session/shell-script.js").then(
-  (m) => m.commandScript,
-  () => undefined,
-);
+// The wrapper ssh-mcp sends around each command, and the functions it calls (defined once per
+// shell). Internal to the build, so a refactor that moves them only drops the diagnostic row.
+const { commandScript, initScript } = await import("../build/session/shell-script.js").catch(() => ({}));
 
 /**
  * Figures 1-4. exec, the MCP no-op and the bare ssh2 shell (plus two diagnostics) take turns
@@ -25,6 +22,7 @@ const commandScript = await import("../build/session/shell-script.js").then(
 export async function latency(sshd, n) {
   const server = await startServer(sshd);
   const raw = await rawShell(sshd);
+  if (initScript) await raw.send(initScript("bench_ready", "bench_first").trimEnd());
   const home = mkdtempSync(join(tmpdir(), "ssh-mcp-bench-home-"));
   const runtime = createRuntime(readConfig({}, home));
   try {
@@ -39,7 +37,7 @@ export async function latency(sshd, n) {
       // The session layer without MCP or stdio: SessionManager in this process.
       direct: () => runtime.sessions.exec(direct.sessionId, "true"),
       // The same shell round trip, but carrying ssh-mcp's per-command wrapper.
-      ...(commandScript && { wrapped: () => raw.send(commandScript(tokenId(), "true", tokenId()).trimEnd()) }),
+      ...(commandScript && initScript && { wrapped: () => raw.send(commandScript(tokenId(), "true", tokenId()).trimEnd()) }),
     };
     const times = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
     progress(`exec, MCP no-op, ssh2 shell and diagnostics: ${n.warmup} warm-up + ${n.latency} each, interleaved`);

@@ -102,7 +102,7 @@ export function notes({ lat, out, sink }) {
     `- **exec** (${fmtMs(lat.exec.p50)} p50) against its floor (${fmtMs(floor)}: MCP no-op ${fmtMs(lat.noop.p50)} + bare ssh2 shell ${fmtMs(lat.shell.p50)}): ` +
       `the server adds ${fmtMs(lat.exec.p50 - floor)} per call.` +
       (lat.wrapped
-        ? ` In the shell, the per-command wrapper (\`command eval … </dev/null 2>&1\`, end token with the status, then the next command's header: \`jobs\`, \`jobs -p\`, jobs token) costs ${fmtMs(lat.wrapped.p50 - lat.shell.p50)} over a bare \`true\`:` +
+        ? ` In the shell, the per-command wrapper (\`__mcp_cmd=…; __mcp_eval; __mcp_end\`: the command through \`eval\` with \`</dev/null 2>&1\`, end token with the status, then the next command's header: \`jobs\`, \`jobs -p\`, jobs token) costs ${fmtMs(lat.wrapped.p50 - lat.shell.p50)} over a bare \`true\`:` +
           " bash reads a script from a pipe one byte at a time and opens /dev/null twice. The next command's header is printed after the end token, off exec's critical path; this row waits for all of it." +
           ` In JS, SessionManager.exec in-process takes ${fmtMs(lat.direct.p50)}, ${fmtMs(lat.direct.p50 - lat.wrapped.p50)} over the same script on a raw channel;` +
           ` MCP and stdio around it add ${fmtMs(lat.exec.p50 - lat.direct.p50)} (a no-op tool call: ${fmtMs(lat.noop.p50)}).`

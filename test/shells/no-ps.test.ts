@@ -1,7 +1,8 @@
-// Hosts without procps `ps` (Debian slim images) or with busybox's (Alpine and other busybox
-// systems, whose `ps` has no -p or -o pgid): an interrupt must still stop the command. sshd's
-// SetEnv gives the side channel that does the stopping a PATH with no `ps`, or busybox's.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+// Hosts without procps `ps` (Debian slim images) or with a minimal busybox one (Alpine and other
+// busybox systems, whose `ps` may take no options at all): an interrupt must still stop the
+// command. sshd's SetEnv gives the side channel that does the stopping a PATH with no `ps`, or
+// with one that refuses every option as a minimal busybox build does.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,6 +10,9 @@ import { CommandTimeoutError } from "../../src/lib.js";
 import { testRuntime, type TestRuntime } from "../support/runtime.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { listSleeps } from "./matrix.js";
+
+/** A busybox `ps` built without options: a plain process table, and an error for any option. */
+const MINIMAL_PS = '#!/bin/sh\n[ $# -eq 0 ] || { echo "ps: invalid option -- $1" >&2; exit 1; }\nexec busybox ps\n';
 
 /** A directory with every command of /usr/bin and /bin except `ps`, plus `ps` as given. */
 function pathWithout(dir: string, ps: string | undefined): string {
@@ -19,13 +23,13 @@ function pathWithout(dir: string, ps: string | undefined): string {
       if (name !== "ps" && !existsSync(link)) symlinkSync(join(from, name), link);
     }
   }
-  if (ps) symlinkSync(ps, join(dir, "ps"));
+  if (ps) writeFileSync(join(dir, "ps"), ps, { mode: 0o755 });
   return dir;
 }
 
 describe.each([
   ["no ps at all", undefined, 6101],
-  ["busybox ps", "/bin/busybox", 6102],
+  ["a minimal busybox ps", MINIMAL_PS, 6102],
 ] as const)("a host with %s", (_, ps, seconds) => {
   let sshd: TestSshd;
   let rt: TestRuntime;

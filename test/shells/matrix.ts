@@ -142,6 +142,16 @@ export function describeShellMatrix(server: "OpenSSH" | "Dropbear"): void {
       }
     });
 
+    // dash has job ids only with job control, which needs a terminal (the README says so).
+    if (shell !== "dash") it("keeps job numbers straight: kill %1 reaches the right job, round after round", async () => {
+      for (let round = 0; round < 3; round++) {
+        const job = await startJob(secs(6));
+        expect(await run("kill %1")).toEqual({ exitCode: 0, output: "" });
+        await eventually(() => !alive(job), `job ${job} to end after kill %1`);
+        expect((await run("printf abc")).output).toBe("abc");
+      }
+    });
+
     it("hangs up the session's processes on close-session", async () => {
       const own = (await rt.sessions.start(shell)).sessionId;
       const job = Number((await rt.sessions.exec(own, `sleep ${secs(5)} & echo $!`)).output.trim());

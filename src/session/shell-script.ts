@@ -52,7 +52,7 @@ const ABORT_IF_RUNNING = "case ${__mcp_in-} in 1) return 130;; esac";
 function sessionFunctions(run: string, flag: string): string {
   // Every word is quoted too: zsh's global aliases expand anywhere in a line, not just first.
   return [
-    `__mcp_eval() { ${flag}; ${run} \\eval "$__mcp_cmd" </dev/null 2>&1; }`,
+    `__mcp_eval() { ${flag}; ${run} \\jobs >/dev/null 2>&1; ${run} \\eval "$__mcp_cmd" </dev/null 2>&1; }`,
     `__mcp_end() { __mcp_in=; ${run} \\printf '__MCP_%s_E%s\\n' "$2" "$1"; ` +
       `${run} \\jobs >/dev/null 2>&1; ${run} \\jobs -p 2>/dev/null; ${run} \\printf '__MCP_%s_J\\n' "$3"; }`,
   ].join("\n");

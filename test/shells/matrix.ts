@@ -142,14 +142,23 @@ export function describeShellMatrix(server: "OpenSSH" | "Dropbear"): void {
       }
     });
 
-    // dash has job ids only with job control, which needs a terminal (the README says so).
-    if (shell !== "dash") it("keeps job numbers straight: kill %1 reaches the right job, round after round", async () => {
+    // dash has job ids only with job control, which needs a terminal; zsh numbers jobs after the
+    // function frames ssh-mcp runs the command in, so there %% names the job (the README says so).
+    const jobRef = shell === "zsh" ? "%%" : "%1";
+    if (shell !== "dash") it(`keeps job numbers straight: kill ${jobRef} reaches the right job, round after round`, async () => {
+      const own = (await rt.sessions.start(shell)).sessionId;
+      const runOwn = (command: string) => rt.sessions.exec(own, command);
       for (let round = 0; round < 3; round++) {
-        const job = await startJob(secs(6));
-        expect(await run("kill %1")).toEqual({ exitCode: 0, output: "" });
-        await eventually(() => !alive(job), `job ${job} to end after kill %1`);
-        expect((await run("printf abc")).output).toBe("abc");
+        // A job that ends while the session is idle must not keep its number (bash did).
+        const quick = Number((await runOwn("sleep 0 & echo $!")).output.trim());
+        await eventually(() => !alive(quick), "the quick job to end");
+        const job = Number((await runOwn(`sleep ${secs(6)} & echo $!`)).output.trim());
+        await eventually(() => alive(job), `job ${job} to run`);
+        expect(await runOwn(`kill ${jobRef}`)).toEqual({ exitCode: 0, output: "" });
+        await eventually(() => !alive(job), `job ${job} to end after kill ${jobRef}`);
+        expect((await runOwn("printf abc")).output).toBe("abc");
       }
+      await rt.sessions.close(own);
     });
 
     it("hangs up the session's processes on close-session", async () => {

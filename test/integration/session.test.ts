@@ -125,6 +125,15 @@ describe("timeouts", () => {
     await run("pkill -f 'sleep 30[1]'; cd ~; true");
   });
 
+  it("kills a process that ignores SIGINT and SIGTERM, and runs nothing after it", async () => {
+    const error = await run(`sh -c 'trap "" INT TERM; sleep 304; :'; echo never`, 500).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CommandTimeoutError);
+    expect((error as CommandTimeoutError).sessionKept).toBe(true);
+    // bash reports a foreground process killed by SIGKILL, as it would at a prompt (README).
+    expect((error as CommandTimeoutError).output).toMatch(/^(|.*\d+ Killed .*\n)$/);
+    expect(running("sleep 304")).toBe(false);
+  });
+
   it("a timed-out command does not block the next call", async () => {
     const slow = run("sleep 303", 500).catch((e: unknown) => e);
     const next = run("echo next");

@@ -1,10 +1,7 @@
-import { constants } from "node:fs";
-import { access, stat } from "node:fs/promises";
-import { resolve } from "node:path";
 import { normalizeFingerprint } from "../ssh/host-key.js";
-import { expandHome } from "./expand-home.js";
 import { CLEARABLE_FIELDS, PATCHABLE_FIELDS, canonicalHost, type HostConfig, type HostInput, type HostPatch } from "./host-config.js";
 import { InvalidHostError } from "./host-errors.js";
+import { KeyFileError, readPrivateKeyFile } from "./key-file.js";
 
 type ClearableField = (typeof CLEARABLE_FIELDS)[number];
 
@@ -164,31 +161,19 @@ function checkPassword(value: unknown): string {
 
 async function checkKeyPath(value: unknown, homeDir: string): Promise<string> {
   const keyPath = checkString("keyPath", value, "the path of a private key file");
-  const resolved = resolve(expandHome(keyPath, homeDir));
-  const problem = await keyFileProblem(resolved);
-  if (problem) {
+  try {
+    await readPrivateKeyFile(keyPath, homeDir);
+  } catch (error) {
+    if (!(error instanceof KeyFileError)) throw error;
+    const resolved = error.path === keyPath ? "" : ` (resolved to ${error.path})`;
     throw new InvalidHostError(
       "keyPath",
-      `Invalid keyPath ${show(keyPath)} (resolved to ${resolved}): ${problem}. ` +
+      `Invalid keyPath ${show(keyPath)}${resolved}: the file ${error.problem}. ` +
         `Give the path of an existing private key, or omit keyPath to use ssh-agent.`,
+      { cause: error },
     );
   }
   return keyPath;
-}
-
-/** Why `file` cannot serve as a private key, or null when it is a readable regular file. */
-async function keyFileProblem(file: string): Promise<string | null> {
-  try {
-    const stats = await stat(file);
-    if (!stats.isFile()) return "not a regular file";
-    await access(file, constants.R_OK);
-    return null;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return "no such file";
-    if (code === "EACCES" || code === "EPERM") return "not readable by this process";
-    return `cannot be read (${code ?? String(error)})`;
-  }
 }
 
 function checkHostKey(value: unknown): string {

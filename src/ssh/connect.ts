@@ -1,8 +1,8 @@
-import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
 import type { Duplex } from "node:stream";
 import ssh2, { type ConnectConfig } from "ssh2";
 import type { HostConfig } from "../hosts/host-config.js";
-import { expandHome } from "../hosts/expand-home.js";
+import { KeyFileError, keyFilePath, readPrivateKeyFile } from "../hosts/key-file.js";
 import { SshMcpError } from "../errors.js";
 import type { HostKeyTrust } from "./host-key-trust.js";
 import { AuthenticationError, ConnectionError, CredentialsError } from "./connect-errors.js";
@@ -102,10 +102,12 @@ type AuthConfig = Pick<ConnectConfig, "password" | "privateKey" | "passphrase" |
 async function authConfig(host: HostConfig, options: ConnectOptions): Promise<AuthConfig> {
   const auth: AuthConfig = {};
   if (host.keyPath) {
-    const path = expandHome(host.keyPath, options.homeDir);
-    const key = await readPrivateKey(host.keyPath, path);
+    const homeDir = options.homeDir ?? homedir();
+    const key = await readKey(host.keyPath, homeDir);
     const parsed = utils.parseKey(key, options.keyPassphrase);
-    if (parsed instanceof Error) throw keyError(host.keyPath, path, parsed, options.keyPassphrase !== undefined);
+    if (parsed instanceof Error) {
+      throw keyError(host.keyPath, keyFilePath(host.keyPath, homeDir), parsed, options.keyPassphrase !== undefined);
+    }
     auth.privateKey = key;
     if (options.keyPassphrase !== undefined) auth.passphrase = options.keyPassphrase;
   }
@@ -135,16 +137,12 @@ async function authConfig(host: HostConfig, options: ConnectOptions): Promise<Au
   return auth;
 }
 
-async function readPrivateKey(given: string, path: string): Promise<Buffer> {
+async function readKey(keyPath: string, homeDir: string): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return await readPrivateKeyFile(keyPath, homeDir);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not readable" : `cannot be read (${code})`;
-    throw new CredentialsError(
-      `Key file ${given}${given === path ? "" : ` (${path})`} ${why}. Fix keyPath with edit-host, or clear it (keyPath "") to use ssh-agent.`,
-      { cause: error },
-    );
+    if (!(error instanceof KeyFileError)) throw error;
+    throw new CredentialsError(`${error.message} Fix keyPath with edit-host, or clear it (keyPath "") to use ssh-agent.`, { cause: error });
   }
 }
 

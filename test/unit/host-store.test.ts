@@ -32,7 +32,8 @@ beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), "ssh-mcp-hosts-"));
   dir = join(home, ".ssh-mcp");
   warnings = [];
-  await writeFile(join(home, "id_test"), "not really a key\n");
+  // Only the first line is checked when a host is saved; the key is parsed when connecting.
+  await writeFile(join(home, "id_test"), "-----BEGIN OPENSSH PRIVATE KEY-----\nnot really a key\n-----END OPENSSH PRIVATE KEY-----\n");
 });
 
 afterEach(async () => {

@@ -1,6 +1,7 @@
 import { normalizeFingerprint } from "../ssh/host-key.js";
 import { CLEARABLE_FIELDS, PATCHABLE_FIELDS, canonicalHost, type HostConfig, type HostInput, type HostPatch } from "./host-config.js";
 import { InvalidHostError } from "./host-errors.js";
+import { MAX_LENGTH } from "./host-fields.js";
 import { KeyFileError, readPrivateKeyFile } from "./key-file.js";
 
 type ClearableField = (typeof CLEARABLE_FIELDS)[number];
@@ -11,7 +12,6 @@ export interface HostChanges {
   unset: ClearableField[];
 }
 
-const MAX_HOST_ID_LENGTH = 64;
 // Whitespace or control characters in names break log lines, copy-pasted hints and ssh's own config syntax.
 const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
 
@@ -121,7 +121,16 @@ function checkString(field: string, value: unknown, what: string): string {
   if (value === undefined || value === null) throw new InvalidHostError(field, `Invalid ${field}: it is required (${what}).`);
   if (typeof value !== "string") throw new InvalidHostError(field, `Invalid ${field} ${show(value)}: must be a string (${what}).`);
   if (value === "") throw new InvalidHostError(field, `Invalid ${field}: must not be empty (${what}).`);
+  checkLength(field, value);
   return value;
+}
+
+/** The field's limit from MAX_LENGTH, the one the tool schemas advertise; never quotes the value. */
+function checkLength(field: string, value: string): void {
+  const max = MAX_LENGTH[field as keyof typeof MAX_LENGTH];
+  if (max !== undefined && value.length > max) {
+    throw new InvalidHostError(field, `Invalid ${field}: too long (${value.length} characters; the limit is ${max}).`);
+  }
 }
 
 function checkName(field: string, value: unknown, what: string): string {
@@ -135,9 +144,6 @@ function checkName(field: string, value: unknown, what: string): string {
 function checkHostId(value: unknown, field: "host_id" | "proxyJump" = "host_id"): string {
   const what = field === "host_id" ? "a short name you choose for this host, e.g. \"web\"" : "the host_id of a saved host to connect through";
   const id = checkName(field, value, what);
-  if (id.length > MAX_HOST_ID_LENGTH) {
-    throw new InvalidHostError(field, `Invalid ${field} ${show(id)}: must be at most ${MAX_HOST_ID_LENGTH} characters.`);
-  }
   // "." and ".." read like paths and would be confusing in messages and any future per-host files.
   if (/^\.+$/.test(id)) throw new InvalidHostError(field, `Invalid ${field} ${show(id)}: must not consist only of dots.`);
   return id;
@@ -156,6 +162,7 @@ function checkPassword(value: unknown): string {
   if (value === "") {
     throw new InvalidHostError("password", "Invalid password: must not be empty. Omit password to use keyPath or ssh-agent.");
   }
+  checkLength("password", value);
   return value;
 }
 
@@ -177,6 +184,7 @@ async function checkKeyPath(value: unknown, homeDir: string): Promise<string> {
 }
 
 function checkHostKey(value: unknown): string {
+  if (typeof value === "string") checkLength("hostKey", value);
   const canonical = typeof value === "string" ? normalizeFingerprint(value) : null;
   if (canonical === null) {
     throw new InvalidHostError(

@@ -47,7 +47,9 @@ interface Entry {
 }
 
 const ENDED_MEMORY = 256;
-const SESSION_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** Longest session id a client may choose. */
+export const MAX_SESSION_ID_LENGTH = 128;
+const SESSION_ID = new RegExp(`^[A-Za-z0-9._:@-]{1,${MAX_SESSION_ID_LENGTH}}$`);
 
 /** Owns every session: one SSH connection and one shell each, with an inactivity timer. */
 export class SessionManager {
@@ -63,7 +65,7 @@ export class SessionManager {
     const id = sessionId ?? uuidv4();
     if (!SESSION_ID.test(id)) {
       throw new InvalidCommandError(
-        `Invalid sessionId '${id}': use 1 to 128 letters, digits or . _ : @ - (or omit it to get a UUID).`,
+        `Invalid sessionId '${id}': use 1 to ${MAX_SESSION_ID_LENGTH} letters, digits or . _ : @ - (or omit it to get a UUID).`,
       );
     }
     if (this.sessions.has(id) || this.starting.has(id)) throw new DuplicateSessionError(id);

@@ -1,7 +1,7 @@
 // Limits through the built server over stdio: nothing a client sends may hang it, take it down or
 // make its replies unusable.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "../support/mcp.js";
@@ -48,4 +48,109 @@ describe("key files", () => {
     const listed = await within(srv.call("list-hosts"), 5_000);
     expect(listed).toMatchObject({ isError: false });
   }, 30_000);
+});
+
+const MIB = 1024 * 1024;
+const hostsFile = (srv: TestServer) => join(srv.home, ".ssh-mcp", "hosts.json");
+const readHosts = (srv: TestServer) => (existsSync(hostsFile(srv)) ? readFileSync(hostsFile(srv), "utf8") : "");
+
+describe("tool arguments", () => {
+  it("advertises strict schemas: no extra properties, a maxLength on every string, whole-number ranges", async () => {
+    const srv = await serve();
+    const { tools } = await srv.client.listTools();
+    for (const tool of tools) {
+      const schema = tool.inputSchema as { additionalProperties?: unknown; properties?: Record<string, Record<string, unknown>> };
+      expect(schema.additionalProperties, tool.name).toBe(false);
+      for (const [name, property] of Object.entries(schema.properties ?? {})) {
+        if (property.type === "string") expect(property.maxLength, `${tool.name}.${name}`).toEqual(expect.any(Number));
+      }
+    }
+    const props = (name: string) => (tools.find((t) => t.name === name)!.inputSchema as { properties: Record<string, unknown> }).properties;
+    expect(props("add-host").port).toMatchObject({ type: "integer", minimum: 1, maximum: 65535 });
+    expect(props("edit-host").port).toMatchObject({ type: "integer", minimum: 1, maximum: 65535 });
+    expect(props("exec").timeout_ms).toMatchObject({ type: "integer", maximum: 2 ** 31 - 1 });
+    expect(props("exec").command).toMatchObject({ maxLength: 512 * 1024 });
+  });
+
+  it("refuses an unknown argument to every tool, naming it and the valid ones", async () => {
+    const srv = await serve();
+    const { tools } = await srv.client.listTools();
+    for (const tool of tools) {
+      const valid = Object.keys((tool.inputSchema as { properties?: object }).properties ?? {});
+      const r = await srv.call(tool.name, { bogus_arg: 1 });
+      expect(r.isError, tool.name).toBe(true);
+      expect(r.text, tool.name).toMatch(/unknown argument 'bogus_arg'/i);
+      for (const name of valid) expect(r.text, tool.name).toContain(name);
+    }
+  });
+
+  it("refuses a misspelt hostkey instead of saving the host without its pin", async () => {
+    const srv = await serve();
+    const r = await srv.call("add-host", keyHostArgs(sshd, "pinned", { hostkey: "SHA256:" + "A".repeat(43) }));
+    expect(r.isError).toBe(true);
+    expect(r.text).toMatch(/unknown argument 'hostkey'.*did you mean 'hostKey'/is);
+    expect(readHosts(srv)).toBe("");
+  });
+
+  it("refuses each string argument over its limit, naming the argument, and saves nothing", async () => {
+    const srv = await serve();
+    await srv.ok("add-host", keyHostArgs(sshd, "web"));
+    const before = readHosts(srv);
+    const long = (n: number) => "a".repeat(n);
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ["add-host", keyHostArgs(sshd, long(65)), "host_id"],
+      ["add-host", keyHostArgs(sshd, "h", { host: long(254) }), "host"],
+      ["add-host", keyHostArgs(sshd, "h", { username: long(257) }), "username"],
+      ["add-host", keyHostArgs(sshd, "h", { password: long(1025) }), "password"],
+      ["add-host", keyHostArgs(sshd, "h", { keyPath: "/" + long(4096) }), "keyPath"],
+      ["add-host", keyHostArgs(sshd, "h", { hostKey: long(65) }), "hostKey"],
+      ["add-host", keyHostArgs(sshd, "h", { proxyJump: long(65) }), "proxyJump"],
+      ["edit-host", { host_id: "web", host: long(254) }, "host"],
+      ["start-session", { host_id: "web", sessionId: long(129) }, "sessionId"],
+      ["exec", { session_id: long(129), command: "true" }, "session_id"],
+      ["exec", { session_id: "s", command: long(512 * 1024 + 1) }, "command"],
+      ["close-session", { sessionId: long(129) }, "sessionId"],
+    ];
+    for (const [tool, args, field] of cases) {
+      const r = await srv.call(tool, args);
+      expect(r.isError, `${tool} ${field}`).toBe(true);
+      expect(r.text, `${tool} ${field}`).toMatch(new RegExp(`too long.*\\b${field}\\b`, "s"));
+      expect(r.text.length, `${tool} ${field}`).toBeLessThan(1000);
+    }
+    expect(readHosts(srv)).toBe(before);
+  });
+
+  it("refuses a 9 MiB host, so list-hosts stays small", async () => {
+    const srv = await serve();
+    const r = await srv.call("add-host", keyHostArgs(sshd, "huge", { host: "h".repeat(9 * MIB) }));
+    expect(r.isError).toBe(true);
+    expect(r.text.length).toBeLessThan(1000);
+    expect((await srv.call("list-hosts")).text).toMatch(/No hosts saved yet/);
+  });
+
+  it("takes only whole ports from 1 to 65535 and timeouts Node's timers can hold", async () => {
+    const srv = await serve();
+    for (const port of [22.5, 0, 65536]) {
+      const r = await srv.call("add-host", keyHostArgs(sshd, "p", { port }));
+      expect(r.isError, String(port)).toBe(true);
+      expect(r.text, String(port)).toMatch(/whole number from 1 to 65535.*port/s);
+    }
+    const r = await srv.call("exec", { session_id: "s", command: "true", timeout_ms: 2 ** 31 });
+    expect(r.isError).toBe(true);
+    expect(r.text).toMatch(/2147483647.*timeout_ms/s);
+  });
+
+  it("names the host and field when a hand-edited hosts.json holds an oversized value", async () => {
+    const srv = await serve();
+    mkdirSync(join(srv.home, ".ssh-mcp"), { recursive: true, mode: 0o700 });
+    const hosts = [
+      { host_id: "ok", host: "10.0.0.1", port: 22, username: "u" },
+      { host_id: "big", host: "h".repeat(9 * MIB), port: 22, username: "u" },
+    ];
+    writeFileSync(hostsFile(srv), JSON.stringify({ hosts }), { mode: 0o600 });
+    const r = await srv.call("list-hosts");
+    expect(r.isError).toBe(true);
+    expect(r.text).toMatch(/hosts\[1\]\.host \(host_id 'big'\): too long.*253/);
+    expect(r.text.length).toBeLessThan(1000);
+  });
 });

@@ -181,6 +181,12 @@ describe("validation refuses bad input and leaves hosts.json unchanged", () => {
     ["a hostKey that is not a fingerprint", { ...base, hostKey: "MD5:aa:bb" }, InvalidHostError, "hostKey"],
     ["a hostKey one character short", { ...base, hostKey: FINGERPRINT.slice(0, -1) }, InvalidHostError, "hostKey"],
     ["a non-boolean agentForward", { ...base, agentForward: "yes" }, InvalidHostError, "agentForward"],
+    ["a host of 254 characters", { ...base, host: "h".repeat(254) }, InvalidHostError, "host"],
+    ["a username of 257 characters", { ...base, username: "u".repeat(257) }, InvalidHostError, "username"],
+    ["a password of 1025 characters", { ...base, password: "p".repeat(1025) }, InvalidHostError, "password"],
+    ["a keyPath of 4097 characters", { ...base, keyPath: "/" + "k".repeat(4096) }, InvalidHostError, "keyPath"],
+    ["a hostKey of 65 characters", { ...base, hostKey: "S".repeat(65) }, InvalidHostError, "hostKey"],
+    ["a proxyJump of 65 characters", { ...base, proxyJump: "j".repeat(65) }, InvalidHostError, "proxyJump"],
   ];
 
   it.each(cases)("add refuses %s", async (_name, input, errorClass, field) => {
@@ -386,7 +392,9 @@ describe("concurrent writers", () => {
     const reader = makeStore();
     // Long values make each write bigger, widening the window a non-atomic write would expose.
     const adds = Promise.all(
-      Array.from({ length: 40 }, (_, i) => writer.add({ host_id: `h${i}`, host: "h", username: "u", password: "p".repeat(4000) })),
+      Array.from({ length: 40 }, (_, i) =>
+        writer.add({ host_id: `h${i}`, host: "h", username: "u".repeat(256), password: "p".repeat(1024) }),
+      ),
     );
     let writing = true;
     void adds.finally(() => (writing = false));
@@ -462,6 +470,15 @@ describe("a corrupt hosts.json", () => {
   it("names the offending field when the shape is wrong", async () => {
     await writeHostsFile('{"hosts": [{"host_id": "web", "host": "h", "port": "22", "username": "u"}]}');
     await expect(makeStore().list()).rejects.toThrow(/hosts\[0\]\.port/);
+  });
+
+  it("refuses a value over add-host's limit, naming the host and the limit in a short message", async () => {
+    const hosts = [WEB, { ...WEB, host_id: "big", host: "h".repeat(1024 ** 2) }];
+    await writeHostsFile(JSON.stringify({ hosts }));
+    const error = await makeStore().list().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HostsFileError);
+    expect((error as Error).message).toMatch(/hosts\[1\]\.host \(host_id 'big'\): too long \(1048576 characters; the limit is 253\)/);
+    expect((error as Error).message.length).toBeLessThan(500);
   });
 });
 

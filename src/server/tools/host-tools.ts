@@ -1,18 +1,22 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import type { HostConfig } from "../../hosts/host-config.js";
+import { hostFieldSchemas as f } from "../../hosts/host-fields.js";
 import type { HostStore } from "../../hosts/host-store.js";
 import { safely, textResult } from "../tool-result.js";
+import { toolInput } from "./tool-input.js";
 
 const hostFields = {
-  host: z.string().describe("Host name or IP address to connect to"),
-  port: z.number().describe("SSH port, 1-65535 (default 22)"),
-  username: z.string().describe("Login user name"),
-  password: z.string().describe("Password (stored in ~/.ssh-mcp/hosts.json, mode 0600). Prefer keyPath or ssh-agent"),
-  keyPath: z.string().describe("Path to a private key; ~ is expanded. Encrypted keys are unlocked with SSH_MCP_KEY_PASSPHRASE"),
-  hostKey: z.string().describe("Pin the host key: a SHA256:... fingerprint as `ssh-keygen -lf` prints it"),
-  agentForward: z.boolean().describe("Forward the local ssh-agent to this host (default false)"),
-  proxyJump: z.string().describe("host_id of a saved host to connect through, like OpenSSH's ProxyJump (a bastion)"),
+  host: f.host.describe("Host name or IP address to connect to"),
+  port: f.port.describe("SSH port, 1-65535 (default 22)"),
+  username: f.username.describe("Login user name"),
+  password: f.password.describe("Password (stored in ~/.ssh-mcp/hosts.json, mode 0600). Prefer keyPath or ssh-agent"),
+  keyPath: f.keyPath.describe(
+    "Path to the private key (not the .pub); ~/ is expanded. Encrypted keys are unlocked with SSH_MCP_KEY_PASSPHRASE",
+  ),
+  hostKey: f.hostKey.describe("Pin the host key: a SHA256:... fingerprint as `ssh-keygen -lf` prints it"),
+  agentForward: f.agentForward.describe("Forward the local ssh-agent to this host (default false)"),
+  proxyJump: f.proxyJump.describe("host_id of a saved host to connect through, like OpenSSH's ProxyJump (a bastion)"),
 };
 
 /** How a host authenticates, as list-hosts shows it. */
@@ -42,8 +46,8 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
       title: "Add SSH host",
       description:
         "Save an SSH host under a short id so sessions can be started on it. Auth: password, keyPath, or (with neither) the ssh-agent. Refuses an id that exists; use edit-host to change one.",
-      inputSchema: {
-        host_id: z.string().describe("Short unique id for this host, e.g. 'web1'"),
+      inputSchema: toolInput({
+        host_id: f.host_id.describe("Short unique id for this host, e.g. 'web1'"),
         host: hostFields.host,
         port: hostFields.port.optional(),
         username: hostFields.username,
@@ -52,7 +56,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
         hostKey: hostFields.hostKey.optional(),
         agentForward: hostFields.agentForward.optional(),
         proxyJump: hostFields.proxyJump.optional(),
-      },
+      }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
     safely(log, async (args) => {
@@ -66,7 +70,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
     {
       title: "List SSH hosts",
       description: "List saved hosts: id, user@host:port and auth method (never a password). Use it to find a host_id for start-session.",
-      inputSchema: {},
+      inputSchema: toolInput({}),
       outputSchema: {
         hosts: z.array(
           z.object({
@@ -107,8 +111,8 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
       title: "Edit SSH host",
       description:
         "Change fields of a saved host; only the fields given change. An empty string for password, keyPath, hostKey or proxyJump removes it (e.g. to switch to ssh-agent). Open sessions keep their connection.",
-      inputSchema: {
-        host_id: z.string().describe("Id of the host to change"),
+      inputSchema: toolInput({
+        host_id: f.host_id.describe("Id of the host to change"),
         host: hostFields.host.optional(),
         port: hostFields.port.optional(),
         username: hostFields.username.optional(),
@@ -117,7 +121,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
         hostKey: hostFields.hostKey.optional(),
         agentForward: hostFields.agentForward.optional(),
         proxyJump: hostFields.proxyJump.optional(),
-      },
+      }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     safely(log, async ({ host_id, ...patch }) => {
@@ -131,7 +135,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
     {
       title: "Remove SSH host",
       description: "Delete a saved host. Sessions already open on it stay open until closed. A host that others use as proxyJump cannot be removed until they stop.",
-      inputSchema: { host_id: z.string().describe("Id of the host to remove") },
+      inputSchema: toolInput({ host_id: f.host_id.describe("Id of the host to remove") }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     safely(log, async ({ host_id }) => {

@@ -1,10 +1,13 @@
 // Limits through the built server over stdio: nothing a client sends may hang it, take it down or
 // make its replies unusable.
-import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "../support/mcp.js";
+import { rawServer } from "../support/raw-server.js";
 import { keyHostArgs, startSshd, type TestSshd } from "../support/sshd.js";
 
 let sshd: TestSshd;
@@ -152,5 +155,53 @@ describe("tool arguments", () => {
     expect(r.isError).toBe(true);
     expect(r.text).toMatch(/hosts\[1\]\.host \(host_id 'big'\): too long.*253/);
     expect(r.text.length).toBeLessThan(1000);
+  });
+});
+
+describe("the connection to the client", () => {
+  /** How many connections the test sshd is serving (one child process each). */
+  const sshdChildren = () =>
+    promisify(execFile)("pgrep", ["-P", String(sshd.pid())]).then(
+      (r) => r.stdout.trim().split("\n").filter(Boolean).length,
+      () => 0,
+    );
+
+  it("on a request over the 10 MiB message limit, says why on stderr, exits and closes its SSH sessions", async () => {
+    const home = mkdtempSync(join(tmpdir(), "ssh-mcp-home-"));
+    const raw = rawServer(home);
+    try {
+      await raw.initialize();
+      await raw.callTool("add-host", keyHostArgs(sshd, "s"));
+      expect((await raw.callTool("start-session", { host_id: "s" })).isError).toBeFalsy();
+      const before = await sshdChildren();
+      expect(before).toBeGreaterThan(0);
+
+      const huge = JSON.stringify({ jsonrpc: "2.0", id: 99, method: "tools/call", params: { name: "list-hosts", arguments: { x: "a".repeat(11 * MIB) } } });
+      raw.child.stdin.write(huge + "\n");
+      expect(await within(raw.exited, 10_000)).toBe(1);
+      expect(raw.stderr()).toMatch(/ssh-mcp: shutting down: .*larger than the 10 MiB/);
+      for (let i = 0; i < 50 && (await sshdChildren()) >= before; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await sshdChildren()).toBeLessThan(before);
+    } finally {
+      raw.child.kill();
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it("keeps serving after a line that is not JSON", async () => {
+    const home = mkdtempSync(join(tmpdir(), "ssh-mcp-home-"));
+    const raw = rawServer(home);
+    try {
+      await raw.initialize();
+      raw.child.stdin.write("this is not json\n");
+      expect((await raw.callTool("list-hosts", {})).isError).toBeFalsy();
+      expect(raw.stderr()).toMatch(/ignored a line from the client that is not JSON/);
+      expect(raw.stderr()).not.toContain("this is not json");
+      raw.child.stdin.end();
+      expect(await raw.exited).toBe(0);
+    } finally {
+      raw.child.kill();
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

@@ -6,11 +6,19 @@ import { writeFileAtomic } from "./atomic-write.js";
 import { withFileLock } from "./file-lock.js";
 import type { HostConfig, HostInput, HostPatch } from "./host-config.js";
 import { DuplicateHostError, HostNotFoundError, HostStoreIoError } from "./host-errors.js";
-import { applyChanges, checkJumpChain, checkNotJumpHost, validateNewHost, validatePatch } from "./host-validation.js";
+import {
+  applyChanges,
+  checkJumpChain,
+  checkNotJumpHost,
+  validateNewHost,
+  validatePatch,
+  type HostEdit,
+} from "./host-validation.js";
 import { formatHostsFile, parseHostsFile } from "./hosts-file.js";
 import { ensurePrivateDir, tightenMode } from "./private-dir.js";
 
 export type { HostConfig, HostInput, HostPatch } from "./host-config.js";
+export type { HostEdit, TargetField } from "./host-validation.js";
 export { expandHome } from "./expand-home.js";
 
 /** Where the store lives and how it reports and waits. */
@@ -74,15 +82,18 @@ export class HostStore {
     });
   }
 
-  /** Change the given fields of a saved host (an empty password, keyPath or hostKey removes it); returns the updated host. */
-  async edit(hostId: string, patch: HostPatch): Promise<HostConfig> {
+  /**
+   * Change the given fields of a saved host (an empty password, keyPath or hostKey removes it). Changing
+   * host, port or username also removes a password (and host or port agentForward) not given again.
+   */
+  async edit(hostId: string, patch: HostPatch): Promise<HostEdit> {
     const changes = await validatePatch(patch, this.homeDir);
     return this.update((hosts) => {
       const index = indexOf(hosts, hostId);
-      const updated = applyChanges(hosts[index]!, changes);
-      const next = hosts.map((h, i) => (i === index ? updated : h));
+      const edit = applyChanges(hosts[index]!, changes);
+      const next = hosts.map((h, i) => (i === index ? edit.host : h));
       checkJumpChain(next, hostId);
-      return { hosts: next, result: updated };
+      return { hosts: next, result: edit };
     });
   }
 

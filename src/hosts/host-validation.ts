@@ -92,11 +92,41 @@ export function checkNotJumpHost(hosts: readonly HostConfig[], hostId: string): 
   }
 }
 
-/** The host with validated changes applied, fields in stored order. */
-export function applyChanges(host: HostConfig, changes: HostChanges): HostConfig {
+/** Fields that say which account on which machine a host is. */
+export type TargetField = "host" | "port" | "username";
+
+/** The result of an edit: the host as saved, and what was dropped or kept because it now points elsewhere. */
+export interface HostEdit {
+  host: HostConfig;
+  /** Trust given to the old target that the edit removed; empty when nothing was. */
+  removed: Array<{ field: "password" | "agentForward"; because: TargetField[] }>;
+  /** True when host or port changed and the pinned hostKey stays: a different machine will then be refused. */
+  keptHostKey: boolean;
+}
+
+/**
+ * The host with validated changes applied, fields in stored order. A password belongs to an account
+ * on a machine, and agent forwarding lends our keys to a machine: when the edit points the host_id
+ * elsewhere without giving them again, they are removed rather than sent to the new target.
+ */
+export function applyChanges(host: HostConfig, changes: HostChanges): HostEdit {
   const next: HostConfig = { ...host, ...changes.set };
   for (const field of changes.unset) delete next[field];
-  return canonicalHost(next);
+  const changed = (["host", "port", "username"] as const).filter((f) => changes.set[f] !== undefined && changes.set[f] !== host[f]);
+  const moved = changed.filter((f) => f !== "username");
+  const removed: HostEdit["removed"] = [];
+  if (changed.length && host.password !== undefined && changes.set.password === undefined && !changes.unset.includes("password")) {
+    delete next.password;
+    removed.push({ field: "password", because: changed });
+  }
+  if (moved.length && host.agentForward === true && changes.set.agentForward === undefined) {
+    delete next.agentForward;
+    removed.push({ field: "agentForward", because: moved });
+  }
+  // The pin is kept: it fails closed (a different machine is refused), where dropping it would let
+  // accept-new trust whatever answers at the new address.
+  const keptHostKey = moved.length > 0 && next.hostKey !== undefined && changes.set.hostKey === undefined;
+  return { host: canonicalHost(next), removed, keptHostKey };
 }
 
 function nothingToChange(): InvalidHostError {

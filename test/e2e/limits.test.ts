@@ -205,3 +205,23 @@ describe("the connection to the client", () => {
     }
   });
 });
+
+describe("edit-host", () => {
+  it("does not send a saved password to a new address: it is removed, and the result says so", async () => {
+    const srv = await serve();
+    await srv.ok("add-host", { host_id: "db", host: "db.internal", username: "admin", password: "s3cret-pw" });
+    const text = await srv.ok("edit-host", { host_id: "db", port: 2222 });
+    expect(text).toContain(
+      "The stored password was removed because port changed; give password again in the same edit-host call to keep one.",
+    );
+    expect((await srv.call("list-hosts")).text).toMatch(/^db\tadmin@db\.internal:2222\tauth=agent$/m);
+    expect(readHosts(srv)).not.toContain("s3cret-pw");
+  });
+
+  it("keeps a pinned hostKey when the host moves, and says what that means", async () => {
+    const srv = await serve();
+    await srv.ok("add-host", { host_id: "db", host: "db.internal", username: "admin", hostKey: "SHA256:" + "A".repeat(42) + "E" });
+    const text = await srv.ok("edit-host", { host_id: "db", host: "db2.internal" });
+    expect(text).toMatch(/pinned hostKey was kept.*host key mismatch.*hostKey ""/s);
+  });
+});

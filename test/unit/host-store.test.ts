@@ -97,7 +97,7 @@ describe("round trip", () => {
     expect((await store.list()).map((h) => h.host_id)).toEqual(["web", "api"]);
     expect(await store.get("web")).toEqual(WEB);
 
-    const edited = await store.edit("web", { port: 2222 });
+    const { host: edited } = await store.edit("web", { port: 2222 });
     expect(edited).toEqual({ ...WEB, port: 2222 });
     expect(await store.get("web")).toEqual(edited);
 
@@ -249,13 +249,14 @@ describe("edit", () => {
     await store.add({ ...WEB, host_id: "other" });
     const otherBefore = await store.get("other");
 
-    expect(await store.edit("web", { host: "10.0.0.6", username: "root", agentForward: true })).toEqual({
+    // The password is given again: changing host or username without it would remove it (tested below).
+    expect((await store.edit("web", { host: "10.0.0.6", username: "root", agentForward: true, password: "pw" })).host).toEqual({
       ...FULL,
       host: "10.0.0.6",
       username: "root",
       agentForward: true,
     });
-    expect(await store.edit("web", { port: 2200, password: undefined })).toMatchObject({ port: 2200, password: "pw" });
+    expect((await store.edit("web", { agentForward: false, password: undefined })).host).toMatchObject({ agentForward: false, password: "pw" });
     expect(await store.get("other")).toEqual(otherBefore);
     expect((await store.list()).map((h) => h.host_id)).toEqual(["web", "other"]);
   });
@@ -263,8 +264,8 @@ describe("edit", () => {
   it("removes password, keyPath and hostKey when given as empty strings", async () => {
     const store = makeStore();
     await store.add(FULL);
-    expect(await store.edit("web", { password: "" })).not.toHaveProperty("password");
-    expect(await store.edit("web", { keyPath: "", hostKey: "" })).toEqual({
+    expect((await store.edit("web", { password: "" })).host).not.toHaveProperty("password");
+    expect((await store.edit("web", { keyPath: "", hostKey: "" })).host).toEqual({
       host_id: "web",
       host: "10.0.0.5",
       port: 22,
@@ -278,7 +279,7 @@ describe("edit", () => {
   it("switches from a key to a password and stores a new hostKey canonically", async () => {
     const store = makeStore();
     await store.add(WEB);
-    expect(await store.edit("web", { keyPath: "", password: "pw", hostKey: `${FINGERPRINT}=` })).toEqual({
+    expect((await store.edit("web", { keyPath: "", password: "pw", hostKey: `${FINGERPRINT}=` })).host).toEqual({
       host_id: "web",
       host: "10.0.0.5",
       port: 22,
@@ -320,6 +321,60 @@ describe("edit", () => {
     expect(error).toBeInstanceOf(InvalidHostError);
     expect((error as InvalidHostError).field).toBe(field);
     expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe("edit that points a host elsewhere", () => {
+  const PW: HostInput = { host_id: "web", host: "10.0.0.5", username: "deploy", password: "pw" };
+
+  it.each<[string, HostPatch, string[]]>([
+    ["host", { host: "10.0.0.6" }, ["host"]],
+    ["port", { port: 2222 }, ["port"]],
+    ["username", { username: "root" }, ["username"]],
+    ["host and port", { host: "10.0.0.6", port: 2222 }, ["host", "port"]],
+  ])("removes the stored password when %s changes and it is not given again", async (_name, patch, because) => {
+    const store = makeStore();
+    await store.add(PW);
+    const edit = await store.edit("web", patch);
+    expect(edit.host).not.toHaveProperty("password");
+    expect(edit.removed).toEqual([{ field: "password", because }]);
+    expect(await store.get("web")).not.toHaveProperty("password");
+  });
+
+  it("keeps a password given again in the same call", async () => {
+    const store = makeStore();
+    await store.add(PW);
+    const edit = await store.edit("web", { host: "10.0.0.6", password: "new-pw" });
+    expect(edit.host).toMatchObject({ host: "10.0.0.6", password: "new-pw" });
+    expect(edit.removed).toEqual([]);
+  });
+
+  it("keeps the password when the values given are the ones already saved, or other fields change", async () => {
+    const store = makeStore();
+    await store.add(PW);
+    expect((await store.edit("web", { host: "10.0.0.5", port: 22, username: "deploy" })).removed).toEqual([]);
+    expect((await store.edit("web", { hostKey: FINGERPRINT, keyPath: "~/id_test" })).removed).toEqual([]);
+    expect(await store.get("web")).toMatchObject({ password: "pw" });
+  });
+
+  it("turns agentForward off when host or port changes, not when only username does", async () => {
+    const store = makeStore();
+    await store.add({ ...WEB, agentForward: true });
+    expect((await store.edit("web", { username: "root" })).host).toMatchObject({ agentForward: true });
+    const edit = await store.edit("web", { port: 2200 });
+    expect(edit.host).not.toHaveProperty("agentForward");
+    expect(edit.removed).toEqual([{ field: "agentForward", because: ["port"] }]);
+    expect((await store.edit("web", { host: "10.0.0.7", agentForward: true })).host).toMatchObject({ agentForward: true });
+  });
+
+  it("keeps a pinned hostKey when the host moves, and says so", async () => {
+    const store = makeStore();
+    await store.add({ ...WEB, hostKey: FINGERPRINT });
+    const moved = await store.edit("web", { host: "10.0.0.6" });
+    expect(moved.host.hostKey).toBe(FINGERPRINT);
+    expect(moved.keptHostKey).toBe(true);
+    expect((await store.edit("web", { username: "root" })).keptHostKey).toBe(false);
+    expect((await store.edit("web", { host: "10.0.0.7", hostKey: "" })).keptHostKey).toBe(false);
   });
 });
 

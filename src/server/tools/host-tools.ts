@@ -2,7 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import type { HostConfig } from "../../hosts/host-config.js";
 import { hostFieldSchemas as f } from "../../hosts/host-fields.js";
-import type { HostStore } from "../../hosts/host-store.js";
+import type { HostEdit, HostStore } from "../../hosts/host-store.js";
 import { safely, textResult } from "../tool-result.js";
 import { toolInput } from "./tool-input.js";
 
@@ -36,6 +36,22 @@ function hostDetails(host: HostConfig): string[] {
 /** One list-hosts line: id and details, tab-separated. */
 function describeHost(host: HostConfig): string {
   return [host.host_id, ...hostDetails(host)].join("\t");
+}
+
+/** What an edit that points the host elsewhere removed or kept, and how to undo it. */
+function editNotes(edit: HostEdit): string[] {
+  const notes = edit.removed.map(({ field, because }) => {
+    const why = `because ${because.join(" and ")} changed`;
+    return field === "password"
+      ? `The stored password was removed ${why}; give password again in the same edit-host call to keep one.`
+      : `agentForward was turned off ${why}; give agentForward true in the same edit-host call to forward your ssh-agent to the new target.`;
+  });
+  if (edit.keptHostKey) {
+    notes.push(
+      'The pinned hostKey was kept: if the new address is a different machine, start-session will refuse it as a host key mismatch; then pin its key with hostKey, or clear the pin with hostKey "".',
+    );
+  }
+  return notes;
 }
 
 /** add-host, list-hosts, edit-host, remove-host. */
@@ -110,7 +126,8 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
     {
       title: "Edit SSH host",
       description:
-        "Change fields of a saved host; only the fields given change. An empty string for password, keyPath, hostKey or proxyJump removes it (e.g. to switch to ssh-agent). Open sessions keep their connection.",
+        "Change fields of a saved host; only the fields given change. An empty string for password, keyPath, hostKey or proxyJump removes it (e.g. to switch to ssh-agent). " +
+        "Changing host, port or username removes the stored password unless it is given again in the same call (host or port also turns agentForward off). Open sessions keep their connection.",
       inputSchema: toolInput({
         host_id: f.host_id.describe("Id of the host to change"),
         host: hostFields.host.optional(),
@@ -125,8 +142,8 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     safely(log, async ({ host_id, ...patch }) => {
-      const host = await store.edit(host_id, patch);
-      return textResult(`Updated host '${host.host_id}': ${hostDetails(host).join(", ")}.`);
+      const edit = await store.edit(host_id, patch);
+      return textResult([`Updated host '${edit.host.host_id}': ${hostDetails(edit.host).join(", ")}.`, ...editNotes(edit)].join(" "));
     }),
   );
 

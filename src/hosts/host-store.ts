@@ -5,7 +5,8 @@ import { SerialQueue } from "../serial-queue.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { withFileLock } from "./file-lock.js";
 import type { HostConfig, HostInput, HostPatch } from "./host-config.js";
-import { DuplicateHostError, HostNotFoundError, HostStoreIoError } from "./host-errors.js";
+import { DuplicateHostError, HostNotFoundError, HostStoreIoError, TooManyHostsError } from "./host-errors.js";
+import { MAX_HOSTS } from "./host-fields.js";
 import {
   applyChanges,
   checkJumpChain,
@@ -14,7 +15,7 @@ import {
   validatePatch,
   type HostEdit,
 } from "./host-validation.js";
-import { formatHostsFile, parseHostsFile } from "./hosts-file.js";
+import { appendToHostsFile, formatHostsFile, parseHostsFile } from "./hosts-file.js";
 import { ensurePrivateDir, tightenMode } from "./private-dir.js";
 
 export type { HostConfig, HostInput, HostPatch } from "./host-config.js";
@@ -49,6 +50,12 @@ export class HostStore {
   private readonly warned = new Set<string>();
   /** In-process write queue; the file lock alone would make our own writers spin against each other. */
   private readonly writes = new SerialQueue();
+  /**
+   * The last hosts.json text read or written and its hosts (never handed out: callers get copies);
+   * `formatted` when the text is formatHostsFile(hosts). With thousands of hosts, parsing, validating
+   * and formatting them all again was most of the cost of every add.
+   */
+  private last?: { text: string; hosts: readonly HostConfig[]; formatted: boolean };
 
   constructor(options: HostStoreOptions) {
     this.dir = options.dir;
@@ -60,7 +67,7 @@ export class HostStore {
 
   /** All saved hosts, in the order they were added. */
   async list(): Promise<HostConfig[]> {
-    return this.read();
+    return (await this.read()).map((h) => ({ ...h }));
   }
 
   /** The host saved as `hostId`; HostNotFoundError otherwise. */
@@ -68,7 +75,7 @@ export class HostStore {
     const hosts = await this.read();
     const host = hosts.find((h) => h.host_id === hostId);
     if (!host) throw new HostNotFoundError(hostId, hosts.map((h) => h.host_id));
-    return host;
+    return { ...host };
   }
 
   /** Validate and save a new host (port defaults to 22); DuplicateHostError if the host_id is taken. */
@@ -76,9 +83,10 @@ export class HostStore {
     const host = await validateNewHost(input, this.homeDir);
     return this.update((hosts) => {
       if (hosts.some((h) => h.host_id === host.host_id)) throw new DuplicateHostError(host.host_id);
+      if (hosts.length >= MAX_HOSTS) throw new TooManyHostsError(MAX_HOSTS);
       const next = [...hosts, host];
       checkJumpChain(next, host.host_id);
-      return { hosts: next, result: host };
+      return { hosts: next, result: { ...host } };
     });
   }
 
@@ -93,7 +101,7 @@ export class HostStore {
       const edit = applyChanges(hosts[index]!, changes);
       const next = hosts.map((h, i) => (i === index ? edit.host : h));
       checkJumpChain(next, hostId);
-      return { hosts: next, result: edit };
+      return { hosts: next, result: { ...edit, host: { ...edit.host } } };
     });
   }
 
@@ -102,31 +110,41 @@ export class HostStore {
     return this.update((hosts) => {
       const index = indexOf(hosts, hostId);
       checkNotJumpHost(hosts, hostId);
-      return { hosts: hosts.filter((_, i) => i !== index), result: hosts[index]! };
+      return { hosts: hosts.filter((_, i) => i !== index), result: { ...hosts[index]! } };
     });
   }
 
   /** Apply `change` to the current file contents under both locks; a throwing change writes nothing. */
-  private update<T>(change: (hosts: HostConfig[]) => { hosts: HostConfig[]; result: T }): Promise<T> {
+  private update<T>(change: (hosts: readonly HostConfig[]) => { hosts: HostConfig[]; result: T }): Promise<T> {
     return this.writes.run(() => this.updateNow(change));
   }
 
-  private async updateNow<T>(change: (hosts: HostConfig[]) => { hosts: HostConfig[]; result: T }): Promise<T> {
+  private async updateNow<T>(change: (hosts: readonly HostConfig[]) => { hosts: HostConfig[]; result: T }): Promise<T> {
     await this.ensureDir();
     return withFileLock(this.file, { timeoutMs: this.lockTimeoutMs, staleMs: STALE_LOCK_MS }, async () => {
       // Re-read under the lock: another process may have written since any earlier read.
       const { hosts, result } = change(await this.readFile());
+      const text = this.format(hosts);
       try {
-        await writeFileAtomic(this.file, formatHostsFile(hosts), FILE_MODE);
+        await writeFileAtomic(this.file, text, FILE_MODE);
       } catch (error) {
         throw new HostStoreIoError(this.file, "write", error);
       }
+      this.last = { text, hosts, formatted: true };
       return result;
     });
   }
 
+  /** The text of `hosts`; when they are the last hosts written plus one, that text with one host appended. */
+  private format(hosts: readonly HostConfig[]): string {
+    const last = this.last;
+    const appended =
+      last?.formatted === true && hosts.length === last.hosts.length + 1 && last.hosts.every((host, i) => hosts[i] === host);
+    return appended ? appendToHostsFile(last.text, hosts[hosts.length - 1]!) : formatHostsFile(hosts);
+  }
+
   /** Read without the lock: writers replace the file by rename, so a reader sees the old or the new file, never half. */
-  private async read(): Promise<HostConfig[]> {
+  private async read(): Promise<readonly HostConfig[]> {
     try {
       await this.tighten(this.dir, DIR_MODE);
     } catch (error) {
@@ -135,7 +153,7 @@ export class HostStore {
     return this.readFile();
   }
 
-  private async readFile(): Promise<HostConfig[]> {
+  private async readFile(): Promise<readonly HostConfig[]> {
     let text: string;
     try {
       await this.tighten(this.file, FILE_MODE);
@@ -144,7 +162,11 @@ export class HostStore {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw new HostStoreIoError(this.file, "read", error);
     }
-    return parseHostsFile(text, this.file);
+    // The whole text is compared, not a size or mtime: another process may have written since.
+    if (this.last?.text === text) return this.last.hosts;
+    const hosts = parseHostsFile(text, this.file);
+    this.last = { text, hosts, formatted: false };
+    return hosts;
   }
 
   private async ensureDir(): Promise<void> {
@@ -166,7 +188,7 @@ export class HostStore {
   }
 }
 
-function indexOf(hosts: HostConfig[], hostId: string): number {
+function indexOf(hosts: readonly HostConfig[], hostId: string): number {
   const index = hosts.findIndex((h) => h.host_id === hostId);
   if (index === -1) throw new HostNotFoundError(hostId, hosts.map((h) => h.host_id));
   return index;

@@ -61,6 +61,16 @@ export function formatHostsFile(hosts: readonly HostConfig[]): string {
   return `${JSON.stringify({ hosts: hosts.map((host) => canonicalHost(host)) }, null, 2)}\n`;
 }
 
+const LIST_END = "\n  ]\n}\n";
+
+/** formatHostsFile([...hosts, host]) from `text` = formatHostsFile(hosts), without formatting every host again. */
+export function appendToHostsFile(text: string, host: HostConfig): string {
+  if (!text.endsWith(LIST_END)) return formatHostsFile([host]); // text of no hosts ends "[]\n}\n"
+  // JSON escapes newlines inside strings, so each "\n" here starts a line to indent like its neighbours.
+  const entry = `    ${JSON.stringify(canonicalHost(host), null, 2).replaceAll("\n", "\n    ")}`;
+  return `${text.slice(0, -LIST_END.length)},\n${entry}${LIST_END}`;
+}
+
 /** "line L, column C" of a JSON.parse failure, without quoting the text. */
 function syntaxErrorWhere(error: unknown, text: string): string {
   const message = error instanceof Error ? error.message : "";

@@ -1,4 +1,4 @@
-import { SshMcpError } from "../errors.js";
+import { SshMcpError, listSome } from "../errors.js";
 
 /** No live session has this id. */
 export class SessionNotFoundError extends SshMcpError {
@@ -11,7 +11,7 @@ export class SessionNotFoundError extends SshMcpError {
     const what = endedReason
       ? `Session '${sessionId}' is gone: ${endedReason}.`
       : `No session '${sessionId}'.`;
-    const live = liveIds.length ? ` Live sessions: ${liveIds.join(", ")}.` : "";
+    const live = liveIds.length ? ` Live sessions: ${listSome(liveIds, "list-sessions")}.` : "";
     super(`${what}${live} Start a new one with start-session.`);
   }
 }

@@ -225,3 +225,30 @@ describe("edit-host", () => {
     expect(text).toMatch(/pinned hostKey was kept.*host key mismatch.*hostKey ""/s);
   });
 });
+
+describe("list-hosts", () => {
+  it("stays under the client's 10 MiB message limit with 10,000 hosts of the longest values", async () => {
+    const srv = await serve();
+    mkdirSync(join(srv.home, ".ssh-mcp"), { recursive: true, mode: 0o700 });
+    const hosts = Array.from({ length: 10_000 }, (_, i) => ({
+      host_id: `h${i}`.padEnd(64, "x"),
+      host: "h".repeat(253),
+      port: 22,
+      username: "u".repeat(256),
+      password: "p",
+      hostKey: "SHA256:" + "A".repeat(42) + "E",
+      agentForward: true,
+      proxyJump: "h0".padEnd(64, "x"),
+    }));
+    hosts[0]!.proxyJump = undefined as unknown as string;
+    writeFileSync(hostsFile(srv), JSON.stringify({ hosts }), { mode: 0o600 });
+    const r = await within(srv.call("list-hosts"), 30_000);
+    expect(r).not.toBe("timed out");
+    const listed = r as Exclude<typeof r, "timed out">;
+    expect(listed.isError).toBe(false);
+    expect(listed.text).toMatch(/^h0x+\tu+@h+:22\tauth=password/);
+    expect(listed.text).toMatch(/\n\.\.\. and \d+ more hosts not shown: this reply is limited to 2 MiB\. start-session and edit-host take any saved host_id\.$/);
+    const shown = (listed.structured as { hosts: unknown[]; notShown: number });
+    expect(shown.hosts.length + shown.notShown).toBe(10_000);
+  }, 60_000);
+});

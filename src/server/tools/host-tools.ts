@@ -38,6 +38,24 @@ function describeHost(host: HostConfig): string {
   return [host.host_id, ...hostDetails(host)].join("\t");
 }
 
+// The text and the structured list each take about this much, and clients refuse messages over 10 MiB.
+const LIST_BUDGET_BYTES = 2 * 1024 * 1024;
+
+/** The first hosts whose list-hosts lines fit LIST_BUDGET_BYTES, and those lines. */
+function withinBudget(all: readonly HostConfig[]): { hosts: HostConfig[]; lines: string[] } {
+  const hosts: HostConfig[] = [];
+  const lines: string[] = [];
+  let bytes = 0;
+  for (const host of all) {
+    const line = describeHost(host);
+    bytes += Buffer.byteLength(line) + 1;
+    if (bytes > LIST_BUDGET_BYTES) break;
+    hosts.push(host);
+    lines.push(line);
+  }
+  return { hosts, lines };
+}
+
 /** What an edit that points the host elsewhere removed or kept, and how to undo it. */
 function editNotes(edit: HostEdit): string[] {
   const notes = edit.removed.map(({ field, because }) => {
@@ -100,12 +118,20 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
             proxyJump: z.string().optional(),
           }),
         ),
+        notShown: z.number().optional(),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     safely(log, async () => {
-      const hosts = await store.list();
-      const text = hosts.length ? hosts.map(describeHost).join("\n") : "No hosts saved yet. Add one with add-host.";
+      const all = await store.list();
+      const { hosts, lines } = withinBudget(all);
+      const notShown = all.length - hosts.length;
+      if (notShown) {
+        lines.push(
+          `... and ${notShown} more hosts not shown: this reply is limited to ${LIST_BUDGET_BYTES / 1024 / 1024} MiB. start-session and edit-host take any saved host_id.`,
+        );
+      }
+      const text = lines.length ? lines.join("\n") : "No hosts saved yet. Add one with add-host.";
       return textResult(text, {
         hosts: hosts.map((h) => ({
           host_id: h.host_id,
@@ -117,6 +143,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
           agentForward: h.agentForward === true,
           ...(h.proxyJump !== undefined && { proxyJump: h.proxyJump }),
         })),
+        ...(notShown > 0 && { notShown }),
       });
     }),
   );

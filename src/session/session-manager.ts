@@ -1,10 +1,16 @@
 import { v4 as uuidv4 } from "uuid";
-import { MAX_TIMER_MS } from "../config.js";
+import { DEFAULTS, MAX_TIMER_MS } from "../config.js";
 import type { HostConfig } from "../hosts/host-config.js";
 import type { ConnectOptions } from "../ssh/connect.js";
 import { connectWithJumps } from "../ssh/proxy-jump.js";
 import { ShellSession, type CommandResult } from "./shell-session.js";
-import { DuplicateSessionError, InvalidCommandError, SessionNotFoundError } from "./session-errors.js";
+import {
+  DuplicateSessionError,
+  InvalidCommandError,
+  SessionNotFoundError,
+  TooManyConnectingError,
+  TooManySessionsError,
+} from "./session-errors.js";
 
 /** Where the manager finds saved hosts (a HostStore, or anything that resolves ids the same way). */
 export interface HostLookup {
@@ -19,6 +25,10 @@ export interface SessionManagerOptions {
   execTimeoutMs: number;
   maxOutputBytes: number;
   maxCommandBytes: number;
+  /** Live sessions at once, counting those connecting (default 50). */
+  maxSessions?: number;
+  /** Sessions connecting at once (default 10). */
+  maxConnecting?: number;
   log?: (message: string) => void;
 }
 
@@ -69,6 +79,13 @@ export class SessionManager {
       );
     }
     if (this.sessions.has(id) || this.starting.has(id)) throw new DuplicateSessionError(id);
+    // Each attempt holds a socket (more through jump hosts) until it connects or times out; unbounded,
+    // a burst of starts to a silent address ran the process out of file descriptors.
+    const { maxSessions = DEFAULTS.maxSessions, maxConnecting = DEFAULTS.maxConnecting } = this.options;
+    if (this.sessions.size + this.starting.size >= maxSessions) throw new TooManySessionsError(maxSessions);
+    if (this.starting.size >= maxConnecting) {
+      throw new TooManyConnectingError(maxConnecting, this.options.connect.connectTimeoutMs);
+    }
     this.starting.add(id); // before any await, so two concurrent starts cannot both take the id
     try {
       const host = await this.options.hosts.get(hostId);

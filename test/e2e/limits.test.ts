@@ -252,3 +252,39 @@ describe("list-hosts", () => {
     expect(shown.hosts.length + shown.notShown).toBe(10_000);
   }, 60_000);
 });
+
+describe("session limits", () => {
+  it("refuses a session beyond SSH_MCP_MAX_SESSIONS, saying what to do, and takes one again after a close", async () => {
+    const srv = await serve({ SSH_MCP_MAX_SESSIONS: "2" });
+    await srv.ok("add-host", keyHostArgs(sshd, "web"));
+    const first = await srv.ok("start-session", { host_id: "web" });
+    await srv.ok("start-session", { host_id: "web" });
+    const third = await srv.call("start-session", { host_id: "web" });
+    expect(third.isError).toBe(true);
+    expect(third.text).toMatch(/2 sessions are open.*SSH_MCP_MAX_SESSIONS.*close-session/);
+    await srv.ok("close-session", { sessionId: first });
+    await srv.ok("start-session", { host_id: "web" });
+  });
+
+  it("refuses connection attempts beyond SSH_MCP_MAX_CONNECTING at once, and keeps answering", async () => {
+    const { createServer } = await import("node:net");
+    const silent = createServer(() => undefined); // accepts TCP, never speaks SSH
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const srv = await serve({ SSH_MCP_MAX_CONNECTING: "2", SSH_MCP_CONNECT_TIMEOUT_MS: "3000" });
+      await srv.ok("add-host", keyHostArgs(sshd, "silent", { port: (silent.address() as { port: number }).port }));
+      const started = Date.now();
+      const starts = Array.from({ length: 6 }, () => srv.call("start-session", { host_id: "silent" }));
+      const refused = await within(Promise.race(starts), 2000);
+      expect(refused).not.toBe("timed out");
+      expect((refused as { text: string }).text).toMatch(/2 sessions are already connecting.*SSH_MCP_MAX_CONNECTING.*try again/is);
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect((await srv.call("list-hosts")).isError).toBe(false);
+      const texts = (await Promise.all(starts)).map((r) => r.text);
+      expect(texts.filter((t) => /SSH_MCP_MAX_CONNECTING/.test(t))).toHaveLength(4);
+      expect(texts.filter((t) => /Timed out connecting/.test(t))).toHaveLength(2);
+    } finally {
+      silent.close();
+    }
+  }, 30_000);
+});

@@ -15,6 +15,10 @@ export interface HostChanges {
 
 // Whitespace or control characters in names break log lines, copy-pasted hints and ssh's own config syntax.
 const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
+// Characters that show as nothing (or change how what follows is shown) let one id pass for another:
+// format characters (bidi overrides, zero-width joiners, soft hyphen), private-use, unassigned and lone
+// surrogate code points, and the blank letters and marks that render as nothing.
+const INVISIBLE = /[\p{Cf}\p{Co}\p{Cn}\p{Cs}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u2800\u3164\uFE00-\uFE0F\uFFA0\u{E0100}-\u{E01EF}]/u;
 
 /** Validate every field of a new host and return it as it will be stored (port defaulted, hostKey canonical). */
 export async function validateNewHost(input: HostInput, homeDir: string): Promise<HostConfig> {
@@ -184,6 +188,19 @@ function checkName(field: string, value: unknown, what: string): string {
 function checkHostId(value: unknown, field: "host_id" | "proxyJump" = "host_id"): string {
   const what = field === "host_id" ? "a short name you choose for this host, e.g. \"web\"" : "the host_id of a saved host to connect through";
   const id = checkName(field, value, what);
+  const invisible = INVISIBLE.exec(id);
+  if (invisible) {
+    const code = `U+${invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+    // The id itself is not quoted: a bidi override would rearrange the rest of this message.
+    throw new InvalidHostError(
+      field,
+      `Invalid ${field}: it contains ${code}, an invisible or formatting character that can make one id look like another. Use visible letters, digits and punctuation.`,
+    );
+  }
+  // "é" typed as e + combining accent looks the same as the single letter but is another id.
+  if (id.normalize("NFC") !== id) {
+    throw new InvalidHostError(field, `Invalid ${field} ${show(id)}: it has accented letters in decomposed form; type them as single characters (Unicode NFC).`);
+  }
   // "." and ".." read like paths and would be confusing in messages and any future per-host files.
   if (/^\.+$/.test(id)) throw new InvalidHostError(field, `Invalid ${field} ${show(id)}: must not consist only of dots.`);
   return id;

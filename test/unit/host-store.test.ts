@@ -164,6 +164,16 @@ describe("validation refuses bad input and leaves hosts.json unchanged", () => {
     ["a host_id with a control character", { ...base, host_id: "a\u0007b" }, InvalidHostError, "host_id"],
     ["a host_id of 65 characters", { ...base, host_id: "x".repeat(65) }, InvalidHostError, "host_id"],
     ["a host_id of only dots", { ...base, host_id: ".." }, InvalidHostError, "host_id"],
+    ["a host_id with a right-to-left override", { ...base, host_id: "web\u202E1bd" }, InvalidHostError, "host_id"],
+    ["a host_id with a zero-width space", { ...base, host_id: "we\u200Bb" }, InvalidHostError, "host_id"],
+    ["a host_id with a zero-width joiner", { ...base, host_id: "we\u200Db" }, InvalidHostError, "host_id"],
+    ["a host_id with a soft hyphen", { ...base, host_id: "we\u00ADb" }, InvalidHostError, "host_id"],
+    ["a host_id with a Hangul filler", { ...base, host_id: "web\u3164" }, InvalidHostError, "host_id"],
+    ["a host_id with a variation selector", { ...base, host_id: "web\uFE0F" }, InvalidHostError, "host_id"],
+    ["a host_id with a combining grapheme joiner", { ...base, host_id: "we\u034Fb" }, InvalidHostError, "host_id"],
+    ["a host_id with a lone surrogate", { ...base, host_id: "web\uD800" }, InvalidHostError, "host_id"],
+    ["a host_id in decomposed form", { ...base, host_id: "cafe\u0301" }, InvalidHostError, "host_id"],
+    ["a proxyJump with a zero-width space", { ...base, proxyJump: "w\u200Beb" }, InvalidHostError, "proxyJump"],
     ["port 0", { ...base, port: 0 }, InvalidHostError, "port"],
     ["port -1", { ...base, port: -1 }, InvalidHostError, "port"],
     ["port 70000", { ...base, port: 70000 }, InvalidHostError, "port"],
@@ -198,6 +208,14 @@ describe("validation refuses bad input and leaves hosts.json unchanged", () => {
     if (error instanceof InvalidHostError) expect(error.field).toBe(field);
     else expect((error as DuplicateHostError).hostId).toBe(field);
     expect(await snapshot()).toEqual(before);
+  });
+
+  it("accepts a host_id in other scripts, and names an invisible character without printing it", async () => {
+    const store = makeStore();
+    expect((await store.add({ ...base, host_id: "café-東京" })).host_id).toBe("café-東京");
+    const error = await store.add({ ...base, host_id: "web\u202E1bd" }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/U\+202E.*invisible or formatting character/);
+    expect((error as Error).message).not.toContain("\u202E");
   });
 
   it("refuses invalid input before creating anything", async () => {

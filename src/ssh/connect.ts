@@ -86,10 +86,14 @@ export async function connect(host: HostConfig, options: ConnectOptions, sock?: 
       resolve(client);
     });
     if (auth.tryKeyboard) {
-      // Servers that run passwords through PAM ask for them as keyboard-interactive prompts.
-      client.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) =>
-        finish(prompts.map(() => host.password ?? "")),
-      );
+      // Servers that run passwords through PAM ask for them as keyboard-interactive prompts. The
+      // password answers only a lone hidden prompt that asks for one; any other question (a one-time
+      // code, a second factor) gets no answer, so the server fails this method instead of learning it.
+      client.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) => {
+        const [only] = prompts;
+        const asksPassword = prompts.length === 1 && !only!.echo && /password/i.test(only!.prompt);
+        finish(asksPassword && host.password !== undefined ? [host.password] : []);
+      });
     }
     client.connect(config);
     // Small packets (window adjusts, short commands) must not wait out Nagle plus delayed ACK (~40 ms).

@@ -20,7 +20,7 @@ export interface Config {
   keepaliveCountMax: number;
   /** Live sessions at once, counting those still connecting. */
   maxSessions: number;
-  /** Sessions connecting at once: each holds a socket until it connects or times out. */
+  /** Sessions connecting at once (each holds a socket until it connects or times out); more starts wait. */
   maxConnecting: number;
   keyPassphrase?: string;
   agentSocket?: string;

@@ -27,21 +27,8 @@ export class DuplicateSessionError extends SshMcpError {
 export class TooManySessionsError extends SshMcpError {
   constructor(readonly max: number) {
     super(
-      `${max} sessions are open (or opening), the most SSH_MCP_MAX_SESSIONS allows. ` +
+      `${max} sessions are open or starting, the most SSH_MCP_MAX_SESSIONS allows. ` +
         `Close one you no longer need with close-session (list-sessions shows them), then try again.`,
-    );
-  }
-}
-
-/** start-session would have more connections in progress than SSH_MCP_MAX_CONNECTING allows. */
-export class TooManyConnectingError extends SshMcpError {
-  constructor(
-    readonly max: number,
-    connectTimeoutMs: number,
-  ) {
-    super(
-      `${max} sessions are already connecting, the most SSH_MCP_MAX_CONNECTING allows. ` +
-        `Try again once they have connected or failed (each gives up after ${connectTimeoutMs} ms, SSH_MCP_CONNECT_TIMEOUT_MS).`,
     );
   }
 }

@@ -1,4 +1,5 @@
 import { v4 as uuidv4 } from "uuid";
+import { ConcurrencyLimit } from "../concurrency-limit.js";
 import { DEFAULTS, MAX_TIMER_MS } from "../config.js";
 import type { HostConfig } from "../hosts/host-config.js";
 import type { ConnectOptions } from "../ssh/connect.js";
@@ -8,7 +9,6 @@ import {
   DuplicateSessionError,
   InvalidCommandError,
   SessionNotFoundError,
-  TooManyConnectingError,
   TooManySessionsError,
 } from "./session-errors.js";
 
@@ -27,7 +27,7 @@ export interface SessionManagerOptions {
   maxCommandBytes: number;
   /** Live sessions at once, counting those connecting (default 50). */
   maxSessions?: number;
-  /** Sessions connecting at once (default 10). */
+  /** Sessions connecting at once (default 10); more starts wait their turn. */
   maxConnecting?: number;
   log?: (message: string) => void;
 }
@@ -68,7 +68,14 @@ export class SessionManager {
   /** Why recently ended sessions ended, so a late exec can say more than "not found". */
   private readonly ended = new Map<string, string>();
 
-  constructor(private readonly options: SessionManagerOptions) {}
+  private readonly maxSessions: number;
+  /** Connection attempts in progress; each holds a socket (more through jump hosts) until it connects or times out. */
+  private readonly connecting: ConcurrencyLimit;
+
+  constructor(private readonly options: SessionManagerOptions) {
+    this.maxSessions = options.maxSessions ?? DEFAULTS.maxSessions;
+    this.connecting = new ConcurrencyLimit(options.maxConnecting ?? DEFAULTS.maxConnecting);
+  }
 
   /** Connect to a saved host and open a shell; the id is a fresh UUID unless one is given. */
   async start(hostId: string, sessionId?: string): Promise<SessionInfo> {
@@ -79,28 +86,13 @@ export class SessionManager {
       );
     }
     if (this.sessions.has(id) || this.starting.has(id)) throw new DuplicateSessionError(id);
-    // Each attempt holds a socket (more through jump hosts) until it connects or times out; unbounded,
-    // a burst of starts to a silent address ran the process out of file descriptors.
-    const { maxSessions = DEFAULTS.maxSessions, maxConnecting = DEFAULTS.maxConnecting } = this.options;
-    if (this.sessions.size + this.starting.size >= maxSessions) throw new TooManySessionsError(maxSessions);
-    if (this.starting.size >= maxConnecting) {
-      throw new TooManyConnectingError(maxConnecting, this.options.connect.connectTimeoutMs);
-    }
+    // Starting sessions count too: they may be waiting for a connection slot, and every one will hold a
+    // connection. Unbounded, a burst of starts to a silent address ran the process out of file descriptors.
+    if (this.sessions.size + this.starting.size >= this.maxSessions) throw new TooManySessionsError(this.maxSessions);
     this.starting.add(id); // before any await, so two concurrent starts cannot both take the id
     try {
       const host = await this.options.hosts.get(hostId);
-      const client = await connectWithJumps(host, (jumpId) => this.options.hosts.get(jumpId), this.options.connect);
-      let shell: ShellSession;
-      try {
-        shell = await ShellSession.open(client, {
-          sessionId: id,
-          maxOutputBytes: this.options.maxOutputBytes,
-          startTimeoutMs: this.options.connect.connectTimeoutMs,
-        });
-      } catch (error) {
-        client.end();
-        throw error;
-      }
+      const shell = await this.connecting.run(() => this.open(host, id));
       const now = Date.now();
       const entry: Entry = {
         info: { sessionId: id, hostId: host.host_id, target: `${host.username}@${host.host}:${host.port}`, startedAt: new Date(now).toISOString() },
@@ -116,6 +108,21 @@ export class SessionManager {
       return describe(entry);
     } finally {
       this.starting.delete(id);
+    }
+  }
+
+  /** An SSH connection to `host` (through its jump hosts) with a shell on it. */
+  private async open(host: HostConfig, id: string): Promise<ShellSession> {
+    const client = await connectWithJumps(host, (jumpId) => this.options.hosts.get(jumpId), this.options.connect);
+    try {
+      return await ShellSession.open(client, {
+        sessionId: id,
+        maxOutputBytes: this.options.maxOutputBytes,
+        startTimeoutMs: this.options.connect.connectTimeoutMs,
+      });
+    } catch (error) {
+      client.end();
+      throw error;
     }
   }
 

@@ -266,23 +266,31 @@ describe("session limits", () => {
     await srv.ok("start-session", { host_id: "web" });
   });
 
-  it("refuses connection attempts beyond SSH_MCP_MAX_CONNECTING at once, and keeps answering", async () => {
+  it("connects at most SSH_MCP_MAX_CONNECTING at once, queues the rest within SSH_MCP_MAX_SESSIONS, and keeps answering", async () => {
     const { createServer } = await import("node:net");
-    const silent = createServer(() => undefined); // accepts TCP, never speaks SSH
+    const acceptedAt: number[] = [];
+    // Accepts TCP and never speaks SSH, like the silent address that exhausted file descriptors.
+    const silent = createServer((socket) => {
+      acceptedAt.push(Date.now());
+      socket.on("error", () => undefined);
+    });
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
     try {
-      const srv = await serve({ SSH_MCP_MAX_CONNECTING: "2", SSH_MCP_CONNECT_TIMEOUT_MS: "3000" });
+      const srv = await serve({ SSH_MCP_MAX_CONNECTING: "2", SSH_MCP_MAX_SESSIONS: "4", SSH_MCP_CONNECT_TIMEOUT_MS: "1500" });
       await srv.ok("add-host", keyHostArgs(sshd, "silent", { port: (silent.address() as { port: number }).port }));
-      const started = Date.now();
       const starts = Array.from({ length: 6 }, () => srv.call("start-session", { host_id: "silent" }));
-      const refused = await within(Promise.race(starts), 2000);
-      expect(refused).not.toBe("timed out");
-      expect((refused as { text: string }).text).toMatch(/2 sessions are already connecting.*SSH_MCP_MAX_CONNECTING.*try again/is);
-      expect(Date.now() - started).toBeLessThan(2000);
-      expect((await srv.call("list-hosts")).isError).toBe(false);
+      // Two over the session limit are refused at once; the other four connect two at a time.
+      const first = await within(Promise.race(starts), 1000);
+      expect((first as { text: string }).text).toMatch(/4 sessions are open or starting.*SSH_MCP_MAX_SESSIONS.*close-session/);
+      expect((await within(srv.call("list-hosts"), 1000)) as object).toMatchObject({ isError: false });
       const texts = (await Promise.all(starts)).map((r) => r.text);
-      expect(texts.filter((t) => /SSH_MCP_MAX_CONNECTING/.test(t))).toHaveLength(4);
-      expect(texts.filter((t) => /Timed out connecting/.test(t))).toHaveLength(2);
+      expect(texts.filter((t) => /SSH_MCP_MAX_SESSIONS/.test(t))).toHaveLength(2);
+      expect(texts.filter((t) => /Timed out connecting/.test(t))).toHaveLength(4);
+      // Two connections at once, then two more once the first two have given up after 1500 ms.
+      expect(acceptedAt).toHaveLength(4);
+      expect(acceptedAt[1]! - acceptedAt[0]!).toBeLessThan(1000);
+      expect(acceptedAt[2]! - acceptedAt[0]!).toBeGreaterThan(1200);
+      expect(acceptedAt[3]! - acceptedAt[2]!).toBeLessThan(1000);
     } finally {
       silent.close();
     }

@@ -12,6 +12,12 @@ export function boundedString(max: number) {
 /** A whole number from `min` to `max`. */
 export function wholeNumber(min: number, max: number) {
   const error = (issue: { input?: unknown }) =>
-    issue.input === undefined ? "is required" : `must be a whole number from ${min} to ${max}, not ${JSON.stringify(issue.input)}`;
+    issue.input === undefined ? "is required" : `must be a whole number from ${min} to ${max}, not ${brief(issue.input)}`;
   return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+/** A client's value quoted short: it may be a string of megabytes. */
+function brief(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }

@@ -6,7 +6,12 @@ import { createRuntime } from "./runtime.js";
 import { createServer } from "./server/create-server.js";
 
 // stdout is the protocol; everything else goes to stderr.
-const log = (message: string) => process.stderr.write(`ssh-mcp: ${message}\n`);
+const log = (message: string) => {
+  if (process.stderr.writable) process.stderr.write(`ssh-mcp: ${message}\n`);
+};
+// A client that stops reading stderr must not matter: unheard, the EPIPE would reach the
+// uncaughtException handler below, whose log line fails again, and so on forever.
+process.stderr.on("error", () => undefined);
 
 async function main(): Promise<void> {
   const config = readConfig();

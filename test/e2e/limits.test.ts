@@ -189,6 +189,28 @@ describe("the connection to the client", () => {
     }
   }, 30_000);
 
+  it("keeps serving, without spinning, when the client stops reading its stderr", async () => {
+    const home = mkdtempSync(join(tmpdir(), "ssh-mcp-home-"));
+    const raw = rawServer(home);
+    try {
+      await raw.initialize();
+      raw.child.stderr.destroy(); // every later log line now fails with EPIPE
+      raw.child.stdin.write("not json, so the server logs a line\n");
+      await new Promise((r) => setTimeout(r, 500));
+      const cpuSeconds = async () =>
+        Number((await promisify(execFile)("ps", ["-o", "times=", "-p", String(raw.child.pid)])).stdout.trim());
+      const before = await cpuSeconds();
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await cpuSeconds()).toBeLessThanOrEqual(before + 1); // a write-EPIPE-log loop burns a whole core
+      expect((await within(raw.callTool("list-hosts", {}), 5000)) as object).toMatchObject({ content: expect.any(Array) });
+      raw.child.stdin.end();
+      expect(await within(raw.exited, 5000)).toBe(0);
+    } finally {
+      raw.child.kill("SIGKILL");
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
   it("keeps serving after a line that is not JSON", async () => {
     const home = mkdtempSync(join(tmpdir(), "ssh-mcp-home-"));
     const raw = rawServer(home);

@@ -18,6 +18,10 @@ export interface Config {
   connectTimeoutMs: number;
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
+  /** Live sessions at once, counting those still connecting. */
+  maxSessions: number;
+  /** Sessions connecting at once (each holds a socket until it connects or times out); more starts wait. */
+  maxConnecting: number;
   keyPassphrase?: string;
   agentSocket?: string;
 }
@@ -30,7 +34,12 @@ export const DEFAULTS = {
   connectTimeoutMs: 20_000,
   keepaliveIntervalMs: 5_000,
   keepaliveCountMax: 3,
+  maxSessions: 50,
+  maxConnecting: 10,
 } as const;
+
+/** Highest SSH_MCP_MAX_SESSIONS and SSH_MCP_MAX_CONNECTING: past this, file descriptors run out first. */
+export const MAX_COUNT_SETTING = 10_000;
 
 /** Node's timers fire at once for longer delays, so no timeout may exceed this (about 24.8 days). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -54,6 +63,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, home: string = 
     connectTimeoutMs: positiveInt(env, "SSH_MCP_CONNECT_TIMEOUT_MS", DEFAULTS.connectTimeoutMs),
     keepaliveIntervalMs: positiveInt(env, "SSH_MCP_KEEPALIVE_INTERVAL_MS", DEFAULTS.keepaliveIntervalMs),
     keepaliveCountMax: positiveInt(env, "SSH_MCP_KEEPALIVE_COUNT_MAX", DEFAULTS.keepaliveCountMax),
+    maxSessions: positiveInt(env, "SSH_MCP_MAX_SESSIONS", DEFAULTS.maxSessions, 1, MAX_COUNT_SETTING),
+    maxConnecting: positiveInt(env, "SSH_MCP_MAX_CONNECTING", DEFAULTS.maxConnecting, 1, MAX_COUNT_SETTING),
     keyPassphrase: env.SSH_MCP_KEY_PASSPHRASE,
     agentSocket: env.SSH_AUTH_SOCK || undefined,
   };
@@ -65,14 +76,12 @@ function strictHostKeys(value: string | undefined): StrictHostKeyChecking {
   throw new ConfigError(`SSH_MCP_STRICT_HOST_KEYS='${value}' is not valid: use accept-new (the default), yes or no.`);
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1, max = MAX_TIMER_MS): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === "") return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min || value > MAX_TIMER_MS) {
-    throw new ConfigError(
-      `${name}='${raw}' is not valid: give a whole number from ${min} to ${MAX_TIMER_MS} (default ${fallback}).`,
-    );
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name}='${raw}' is not valid: give a whole number from ${min} to ${max} (default ${fallback}).`);
   }
   return value;
 }

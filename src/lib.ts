@@ -2,6 +2,7 @@
 export { execSshCommand, closeSshSessions, CommandFailedError } from "./exec-ssh-command.js";
 export { HostStore } from "./hosts/host-store.js";
 export type { HostConfig, HostInput, HostPatch } from "./hosts/host-config.js";
+export type { HostEdit } from "./hosts/host-validation.js";
 export { SessionManager } from "./session/session-manager.js";
 export type { SessionInfo, SessionManagerOptions, ExecOptions, HostLookup } from "./session/session-manager.js";
 export type { CommandResult } from "./session/shell-session.js";

@@ -35,6 +35,8 @@ export function createRuntime(config: Config, log: (message: string) => void = (
     execTimeoutMs: config.execTimeoutMs,
     maxOutputBytes: config.maxOutputBytes,
     maxCommandBytes: MAX_COMMAND_BYTES,
+    maxSessions: config.maxSessions,
+    maxConnecting: config.maxConnecting,
     log,
   });
   return { store, trust, sessions };

@@ -1,4 +1,4 @@
-import { SshMcpError } from "../errors.js";
+import { SshMcpError, listSome } from "../errors.js";
 
 /** No saved host has this host_id. */
 export class HostNotFoundError extends SshMcpError {
@@ -6,10 +6,12 @@ export class HostNotFoundError extends SshMcpError {
   readonly knownIds: string[];
 
   constructor(hostId: string, knownIds: string[]) {
+    // A library caller's id is not length-checked by any schema.
+    const shown = hostId.length > 80 ? `${hostId.slice(0, 77)}...` : hostId;
     super(
       knownIds.length === 0
-        ? `No host '${hostId}'. No hosts are saved yet. Add one with add-host.`
-        : `No host '${hostId}'. Known hosts: ${knownIds.join(", ")}. Add it with add-host.`,
+        ? `No host '${shown}'. No hosts are saved yet. Add one with add-host.`
+        : `No host '${shown}'. Known hosts: ${listSome(knownIds, "list-hosts")}. Add it with add-host.`,
     );
     this.hostId = hostId;
     this.knownIds = knownIds;
@@ -34,6 +36,13 @@ export class InvalidHostError extends SshMcpError {
   constructor(field: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.field = field;
+  }
+}
+
+/** add-host would take hosts.json past MAX_HOSTS. */
+export class TooManyHostsError extends SshMcpError {
+  constructor(readonly max: number) {
+    super(`hosts.json already holds ${max} hosts, the most ssh-mcp keeps. Remove hosts you no longer need with remove-host, then add this one.`);
   }
 }
 

@@ -6,12 +6,21 @@ import { SerialQueue } from "../serial-queue.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { withFileLock } from "./file-lock.js";
 import type { HostConfig, HostInput, HostPatch } from "./host-config.js";
-import { DuplicateHostError, HostNotFoundError, HostStoreIoError, UnsafePathError } from "./host-errors.js";
-import { applyChanges, checkJumpChain, checkNotJumpHost, validateNewHost, validatePatch } from "./host-validation.js";
-import { formatHostsFile, parseHostsFile } from "./hosts-file.js";
+import { DuplicateHostError, HostNotFoundError, HostStoreIoError, TooManyHostsError, UnsafePathError } from "./host-errors.js";
+import { MAX_HOSTS } from "./host-fields.js";
+import {
+  applyChanges,
+  checkJumpChain,
+  checkNotJumpHost,
+  validateNewHost,
+  validatePatch,
+  type HostEdit,
+} from "./host-validation.js";
+import { appendToHostsFile, formatHostsFile, parseHostsFile } from "./hosts-file.js";
 import { checkPrivateDir, ensurePrivateDir, formatMode, openPrivateFile, type PathCheck } from "./private-path.js";
 
 export type { HostConfig, HostInput, HostPatch } from "./host-config.js";
+export type { HostEdit, TargetField } from "./host-validation.js";
 export { expandHome } from "./expand-home.js";
 
 /** Where the store lives and how it reports and waits. */
@@ -41,6 +50,12 @@ export class HostStore {
   private readonly warned = new Set<string>();
   /** In-process write queue; the file lock alone would make our own writers spin against each other. */
   private readonly writes = new SerialQueue();
+  /**
+   * The last hosts.json text read or written and its hosts (never handed out: callers get copies);
+   * `formatted` when the text is formatHostsFile(hosts). With thousands of hosts, parsing, validating
+   * and formatting them all again was most of the cost of every add.
+   */
+  private last?: { text: string; hosts: readonly HostConfig[]; formatted: boolean };
 
   constructor(options: HostStoreOptions) {
     this.dir = options.dir;
@@ -52,7 +67,7 @@ export class HostStore {
 
   /** All saved hosts, in the order they were added. */
   async list(): Promise<HostConfig[]> {
-    return this.read();
+    return (await this.read()).map((h) => ({ ...h }));
   }
 
   /** The host saved as `hostId`; HostNotFoundError otherwise. */
@@ -60,7 +75,7 @@ export class HostStore {
     const hosts = await this.read();
     const host = hosts.find((h) => h.host_id === hostId);
     if (!host) throw new HostNotFoundError(hostId, hosts.map((h) => h.host_id));
-    return host;
+    return { ...host };
   }
 
   /** Validate and save a new host (port defaults to 22); DuplicateHostError if the host_id is taken. */
@@ -68,21 +83,25 @@ export class HostStore {
     const host = await validateNewHost(input, this.homeDir);
     return this.update((hosts) => {
       if (hosts.some((h) => h.host_id === host.host_id)) throw new DuplicateHostError(host.host_id);
+      if (hosts.length >= MAX_HOSTS) throw new TooManyHostsError(MAX_HOSTS);
       const next = [...hosts, host];
       checkJumpChain(next, host.host_id);
-      return { hosts: next, result: host };
+      return { hosts: next, result: { ...host } };
     });
   }
 
-  /** Change the given fields of a saved host (an empty password, keyPath or hostKey removes it); returns the updated host. */
-  async edit(hostId: string, patch: HostPatch): Promise<HostConfig> {
+  /**
+   * Change the given fields of a saved host (an empty password, keyPath or hostKey removes it). Changing
+   * host, port or username also removes a password (and host or port agentForward) not given again.
+   */
+  async edit(hostId: string, patch: HostPatch): Promise<HostEdit> {
     const changes = await validatePatch(patch, this.homeDir);
     return this.update((hosts) => {
       const index = indexOf(hosts, hostId);
-      const updated = applyChanges(hosts[index]!, changes);
-      const next = hosts.map((h, i) => (i === index ? updated : h));
+      const edit = applyChanges(hosts[index]!, changes);
+      const next = hosts.map((h, i) => (i === index ? edit.host : h));
       checkJumpChain(next, hostId);
-      return { hosts: next, result: updated };
+      return { hosts: next, result: { ...edit, host: { ...edit.host } } };
     });
   }
 
@@ -91,34 +110,44 @@ export class HostStore {
     return this.update((hosts) => {
       const index = indexOf(hosts, hostId);
       checkNotJumpHost(hosts, hostId);
-      return { hosts: hosts.filter((_, i) => i !== index), result: hosts[index]! };
+      return { hosts: hosts.filter((_, i) => i !== index), result: { ...hosts[index]! } };
     });
   }
 
   /** Apply `change` to the current file contents under both locks; a throwing change writes nothing. */
-  private update<T>(change: (hosts: HostConfig[]) => { hosts: HostConfig[]; result: T }): Promise<T> {
+  private update<T>(change: (hosts: readonly HostConfig[]) => { hosts: HostConfig[]; result: T }): Promise<T> {
     return this.writes.run(() => this.updateNow(change));
   }
 
-  private async updateNow<T>(change: (hosts: HostConfig[]) => { hosts: HostConfig[]; result: T }): Promise<T> {
+  private async updateNow<T>(change: (hosts: readonly HostConfig[]) => { hosts: HostConfig[]; result: T }): Promise<T> {
     await this.ensureDir();
     return withFileLock(this.file, { timeoutMs: this.lockTimeoutMs, staleMs: STALE_LOCK_MS }, async () => {
       // Re-read under the lock: another process may have written since any earlier read.
       const { hosts: current, loose } = await this.readFile();
       const { hosts, result } = change(current);
+      const text = this.format(hosts);
       try {
         // A new file with our mode replaces the old one (never a chmod of whatever the path points to).
-        await writeFileAtomic(this.file, formatHostsFile(hosts), FILE_MODE);
+        await writeFileAtomic(this.file, text, FILE_MODE);
       } catch (error) {
         throw new HostStoreIoError(this.file, "write", error);
       }
+      this.last = { text, hosts, formatted: true };
       if (loose) this.warnOnce(`Tightened permissions of ${this.file} to 0600 (it may hold passwords)`);
       return result;
     });
   }
 
+  /** The text of `hosts`; when they are the last hosts written plus one, that text with one host appended. */
+  private format(hosts: readonly HostConfig[]): string {
+    const last = this.last;
+    const appended =
+      last?.formatted === true && hosts.length === last.hosts.length + 1 && last.hosts.every((host, i) => hosts[i] === host);
+    return appended ? appendToHostsFile(last.text, hosts[hosts.length - 1]!) : formatHostsFile(hosts);
+  }
+
   /** Read without the lock (writers replace the file by rename, so a reader sees the old or the new file, never half) and without changing anything. */
-  private async read(): Promise<HostConfig[]> {
+  private async read(): Promise<readonly HostConfig[]> {
     const dir = await this.checked(this.dir, () => checkPrivateDir(this.dir), "check permissions of");
     if (dir === null) return [];
     this.warnIfReadable(dir);
@@ -131,7 +160,7 @@ export class HostStore {
   }
 
   /** The saved hosts, and the file's check when others may read it; refuses a file others could have written. */
-  private async readFile(): Promise<{ hosts: HostConfig[]; loose?: PathCheck }> {
+  private async readFile(): Promise<{ hosts: readonly HostConfig[]; loose?: PathCheck }> {
     const opened = await this.checked(this.file, () => openPrivateFile(this.file, constants.O_RDONLY, { fixMode: "600" }));
     if (opened === null) return { hosts: [] };
     let text: string;
@@ -142,7 +171,12 @@ export class HostStore {
     } finally {
       await opened.handle.close();
     }
-    return { hosts: parseHostsFile(text, this.file), ...(opened.check.readableByOthers && { loose: opened.check }) };
+    const loose = opened.check.readableByOthers ? { loose: opened.check } : {};
+    // The whole text is compared, not a size or mtime: another process may have written since.
+    if (this.last?.text === text) return { hosts: this.last.hosts, ...loose };
+    const hosts = parseHostsFile(text, this.file);
+    this.last = { text, hosts, formatted: false };
+    return { hosts, ...loose };
   }
 
   private async ensureDir(): Promise<void> {
@@ -175,7 +209,7 @@ export class HostStore {
   }
 }
 
-function indexOf(hosts: HostConfig[], hostId: string): number {
+function indexOf(hosts: readonly HostConfig[], hostId: string): number {
   const index = hosts.findIndex((h) => h.host_id === hostId);
   if (index === -1) throw new HostNotFoundError(hostId, hosts.map((h) => h.host_id));
   return index;

@@ -1,11 +1,10 @@
-import { constants } from "node:fs";
-import { access, stat } from "node:fs/promises";
-import { resolve } from "node:path";
+import { MAX_LISTED, listSome } from "../errors.js";
 import { normalizeFingerprint } from "../ssh/host-key.js";
-import { expandHome } from "./expand-home.js";
 import { hostNameProblem, normalizeHostName } from "./host-name.js";
 import { CLEARABLE_FIELDS, PATCHABLE_FIELDS, canonicalHost, type HostConfig, type HostInput, type HostPatch } from "./host-config.js";
 import { InvalidHostError } from "./host-errors.js";
+import { MAX_LENGTH } from "./host-fields.js";
+import { KeyFileError, readPrivateKeyFile } from "./key-file.js";
 
 type ClearableField = (typeof CLEARABLE_FIELDS)[number];
 
@@ -15,10 +14,13 @@ export interface HostChanges {
   unset: ClearableField[];
 }
 
-const MAX_HOST_ID_LENGTH = 64;
 // Whitespace or control characters in names break log lines, copy-pasted hints and ssh's own config syntax.
 const WHITESPACE_OR_CONTROL = /[\s\p{Cc}]/u;
 const HOST_EXAMPLES = 'Give one host name such as "db.example.com", an IPv4 address such as "10.0.0.5" or an IPv6 address such as "2001:db8::1".';
+// Characters that show as nothing (or change how what follows is shown) let one id pass for another:
+// format characters (bidi overrides, zero-width joiners, soft hyphen), private-use, unassigned and lone
+// surrogate code points, and the blank letters and marks that render as nothing.
+const INVISIBLE = /[\p{Cf}\p{Co}\p{Cn}\p{Cs}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u2800\u3164\uFE00-\uFE0F\uFFA0\u{E0100}-\u{E01EF}]/u;
 
 /** Validate every field of a new host and return it as it will be stored (port defaulted, hostKey canonical). */
 export async function validateNewHost(input: HostInput, homeDir: string): Promise<HostConfig> {
@@ -69,6 +71,8 @@ export async function validatePatch(patch: HostPatch, homeDir: string): Promise<
 
 /** The proxyJump chain from `hostId` must lead through saved hosts and never loop back. */
 export function checkJumpChain(hosts: readonly HostConfig[], hostId: string): void {
+  // Most hosts jump through nothing; indexing thousands of hosts for them made every add slower.
+  if (hosts.find((h) => h.host_id === hostId)?.proxyJump === undefined) return;
   const byId = new Map(hosts.map((h) => [h.host_id, h]));
   const chain = [hostId];
   for (let current = byId.get(hostId); current?.proxyJump !== undefined; current = byId.get(current.proxyJump)) {
@@ -80,7 +84,7 @@ export function checkJumpChain(hosts: readonly HostConfig[], hostId: string): vo
       );
     }
     if (chain.includes(next)) {
-      throw new InvalidHostError("proxyJump", `proxyJump would loop: ${[...chain, next].join(" -> ")}. Choose a jump host that does not lead back.`);
+      throw new InvalidHostError("proxyJump", `proxyJump would loop: ${showChain([...chain, next])}. Choose a jump host that does not lead back.`);
     }
     chain.push(next);
   }
@@ -92,16 +96,53 @@ export function checkNotJumpHost(hosts: readonly HostConfig[], hostId: string): 
   if (users.length) {
     throw new InvalidHostError(
       "host_id",
-      `Host '${hostId}' is the proxyJump of ${users.join(", ")}. Change their proxyJump with edit-host (or remove them) first.`,
+      `Host '${hostId}' is the proxyJump of ${listSome(users, "list-hosts")}. Change their proxyJump with edit-host (or remove them) first.`,
     );
   }
 }
 
-/** The host with validated changes applied, fields in stored order. */
-export function applyChanges(host: HostConfig, changes: HostChanges): HostConfig {
+/** Fields that say which account on which machine a host is. */
+export type TargetField = "host" | "port" | "username";
+
+/** The result of an edit: the host as saved, and what was dropped or kept because it now points elsewhere. */
+export interface HostEdit {
+  host: HostConfig;
+  /** Trust given to the old target that the edit removed; empty when nothing was. */
+  removed: Array<{ field: "password" | "agentForward"; because: TargetField[] }>;
+  /** True when host or port changed and the pinned hostKey stays: a different machine will then be refused. */
+  keptHostKey: boolean;
+}
+
+/**
+ * The host with validated changes applied, fields in stored order. A password belongs to an account
+ * on a machine, and agent forwarding lends our keys to a machine: when the edit points the host_id
+ * elsewhere without giving them again, they are removed rather than sent to the new target.
+ */
+export function applyChanges(host: HostConfig, changes: HostChanges): HostEdit {
   const next: HostConfig = { ...host, ...changes.set };
   for (const field of changes.unset) delete next[field];
-  return canonicalHost(next);
+  const changed = (["host", "port", "username"] as const).filter((f) => changes.set[f] !== undefined && changes.set[f] !== host[f]);
+  const moved = changed.filter((f) => f !== "username");
+  const removed: HostEdit["removed"] = [];
+  if (changed.length && host.password !== undefined && changes.set.password === undefined && !changes.unset.includes("password")) {
+    delete next.password;
+    removed.push({ field: "password", because: changed });
+  }
+  if (moved.length && host.agentForward === true && changes.set.agentForward === undefined) {
+    delete next.agentForward;
+    removed.push({ field: "agentForward", because: moved });
+  }
+  // The pin is kept: it fails closed (a different machine is refused), where dropping it would let
+  // accept-new trust whatever answers at the new address.
+  const keptHostKey = moved.length > 0 && next.hostKey !== undefined && changes.set.hostKey === undefined;
+  return { host: canonicalHost(next), removed, keptHostKey };
+}
+
+/** "a -> b -> a", or for a long chain its ends: "a -> b -> ... (9000 hosts) -> y -> a". */
+function showChain(chain: readonly string[]): string {
+  if (chain.length <= MAX_LISTED) return chain.join(" -> ");
+  const half = MAX_LISTED / 2;
+  return [...chain.slice(0, half), `... (${chain.length - MAX_LISTED} more)`, ...chain.slice(-half)].join(" -> ");
 }
 
 function nothingToChange(): InvalidHostError {
@@ -126,7 +167,16 @@ function checkString(field: string, value: unknown, what: string): string {
   if (value === undefined || value === null) throw new InvalidHostError(field, `Invalid ${field}: it is required (${what}).`);
   if (typeof value !== "string") throw new InvalidHostError(field, `Invalid ${field} ${show(value)}: must be a string (${what}).`);
   if (value === "") throw new InvalidHostError(field, `Invalid ${field}: must not be empty (${what}).`);
+  checkLength(field, value);
   return value;
+}
+
+/** The field's limit from MAX_LENGTH, the one the tool schemas advertise; never quotes the value. */
+function checkLength(field: string, value: string): void {
+  const max = MAX_LENGTH[field as keyof typeof MAX_LENGTH];
+  if (max !== undefined && value.length > max) {
+    throw new InvalidHostError(field, `Invalid ${field}: too long (${value.length} characters; the limit is ${max}).`);
+  }
 }
 
 function checkName(field: string, value: unknown, what: string): string {
@@ -160,8 +210,18 @@ export function checkSavedHost(host: HostConfig): void {
 function checkHostId(value: unknown, field: "host_id" | "proxyJump" = "host_id"): string {
   const what = field === "host_id" ? "a short name you choose for this host, e.g. \"web\"" : "the host_id of a saved host to connect through";
   const id = checkName(field, value, what);
-  if (id.length > MAX_HOST_ID_LENGTH) {
-    throw new InvalidHostError(field, `Invalid ${field} ${show(id)}: must be at most ${MAX_HOST_ID_LENGTH} characters.`);
+  const invisible = INVISIBLE.exec(id);
+  if (invisible) {
+    const code = `U+${invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+    // The id itself is not quoted: a bidi override would rearrange the rest of this message.
+    throw new InvalidHostError(
+      field,
+      `Invalid ${field}: it contains ${code}, an invisible or formatting character that can make one id look like another. Use visible letters, digits and punctuation.`,
+    );
+  }
+  // "é" typed as e + combining accent looks the same as the single letter but is another id.
+  if (id.normalize("NFC") !== id) {
+    throw new InvalidHostError(field, `Invalid ${field} ${show(id)}: it has accented letters in decomposed form; type them as single characters (Unicode NFC).`);
   }
   // "." and ".." read like paths and would be confusing in messages and any future per-host files.
   if (/^\.+$/.test(id)) throw new InvalidHostError(field, `Invalid ${field} ${show(id)}: must not consist only of dots.`);
@@ -181,39 +241,29 @@ function checkPassword(value: unknown): string {
   if (value === "") {
     throw new InvalidHostError("password", "Invalid password: must not be empty. Omit password to use keyPath or ssh-agent.");
   }
+  checkLength("password", value);
   return value;
 }
 
 async function checkKeyPath(value: unknown, homeDir: string): Promise<string> {
   const keyPath = checkString("keyPath", value, "the path of a private key file");
-  const resolved = resolve(expandHome(keyPath, homeDir));
-  const problem = await keyFileProblem(resolved);
-  if (problem) {
+  try {
+    await readPrivateKeyFile(keyPath, homeDir);
+  } catch (error) {
+    if (!(error instanceof KeyFileError)) throw error;
+    const resolved = error.path === keyPath ? "" : ` (resolved to ${error.path})`;
     throw new InvalidHostError(
       "keyPath",
-      `Invalid keyPath ${show(keyPath)} (resolved to ${resolved}): ${problem}. ` +
+      `Invalid keyPath ${show(keyPath)}${resolved}: the file ${error.problem}. ` +
         `Give the path of an existing private key, or omit keyPath to use ssh-agent.`,
+      { cause: error },
     );
   }
   return keyPath;
 }
 
-/** Why `file` cannot serve as a private key, or null when it is a readable regular file. */
-async function keyFileProblem(file: string): Promise<string | null> {
-  try {
-    const stats = await stat(file);
-    if (!stats.isFile()) return "not a regular file";
-    await access(file, constants.R_OK);
-    return null;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return "no such file";
-    if (code === "EACCES" || code === "EPERM") return "not readable by this process";
-    return `cannot be read (${code ?? String(error)})`;
-  }
-}
-
 function checkHostKey(value: unknown): string {
+  if (typeof value === "string") checkLength("hostKey", value);
   const canonical = typeof value === "string" ? normalizeFingerprint(value) : null;
   if (canonical === null) {
     throw new InvalidHostError(

@@ -1,18 +1,20 @@
 import { z } from "zod";
 import { canonicalHost, type HostConfig } from "./host-config.js";
 import { HostsFileError } from "./host-errors.js";
+import { MAX_LENGTH, hostFieldSchemas as f } from "./host-fields.js";
 
 // Strict objects: a misspelt or unknown key is reported rather than silently dropped by the next write.
+// The same length limits as add-host: a hand-edited 9 MiB value would make every list-hosts reply too big.
 const hostSchema = z.strictObject({
-  host_id: z.string().min(1),
-  host: z.string().min(1),
-  port: z.number().int().min(1).max(65535),
-  username: z.string().min(1),
-  password: z.string().optional(),
-  keyPath: z.string().optional(),
-  hostKey: z.string().optional(),
-  agentForward: z.boolean().optional(),
-  proxyJump: z.string().optional(),
+  host_id: f.host_id.min(1),
+  host: f.host.min(1),
+  port: f.port,
+  username: f.username.min(1),
+  password: f.password.optional(),
+  keyPath: f.keyPath.optional(),
+  hostKey: f.hostKey.optional(),
+  agentForward: f.agentForward.optional(),
+  proxyJump: f.proxyJump.optional(),
 });
 
 const hostsFileSchema = z.strictObject({
@@ -43,7 +45,7 @@ export function parseHostsFile(text: string, file: string): HostConfig[] {
   }
   const result = hostsFileSchema.safeParse(data);
   if (!result.success) {
-    const issues = result.error.issues.slice(0, 3).map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+    const issues = result.error.issues.slice(0, 3).map((issue) => `${formatPath(issue.path, data)}: ${issue.message}`);
     const more = result.error.issues.length > 3 ? `; and ${result.error.issues.length - 3} more` : "";
     throw new HostsFileError(
       file,
@@ -59,6 +61,16 @@ export function formatHostsFile(hosts: readonly HostConfig[]): string {
   return `${JSON.stringify({ hosts: hosts.map((host) => canonicalHost(host)) }, null, 2)}\n`;
 }
 
+const LIST_END = "\n  ]\n}\n";
+
+/** formatHostsFile([...hosts, host]) from `text` = formatHostsFile(hosts), without formatting every host again. */
+export function appendToHostsFile(text: string, host: HostConfig): string {
+  if (!text.endsWith(LIST_END)) return formatHostsFile([host]); // text of no hosts ends "[]\n}\n"
+  // JSON escapes newlines inside strings, so each "\n" here starts a line to indent like its neighbours.
+  const entry = `    ${JSON.stringify(canonicalHost(host), null, 2).replaceAll("\n", "\n    ")}`;
+  return `${text.slice(0, -LIST_END.length)},\n${entry}${LIST_END}`;
+}
+
 /** "line L, column C" of a JSON.parse failure, without quoting the text. */
 function syntaxErrorWhere(error: unknown, text: string): string {
   const message = error instanceof Error ? error.message : "";
@@ -70,9 +82,16 @@ function syntaxErrorWhere(error: unknown, text: string): string {
   return `syntax error at line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
+/** "hosts[1].host", with the host's id when it has a sensible one: "hosts[1].host (host_id 'db')". */
+function formatPath(path: readonly PropertyKey[], data: unknown): string {
   if (path.length === 0) return "top level";
   let out = "";
   for (const key of path) out += typeof key === "number" ? `[${key}]` : out === "" ? String(key) : `.${String(key)}`;
+  if (path[0] === "hosts" && typeof path[1] === "number" && path.length > 2) {
+    const id = (data as { hosts: Array<{ host_id?: unknown }> }).hosts[path[1]]?.host_id;
+    if (typeof id === "string" && id.length <= MAX_LENGTH.host_id && !/[\p{C}\s]/u.test(id)) {
+      out += ` (host_id '${id}')`;
+    }
+  }
   return out;
 }

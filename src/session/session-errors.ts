@@ -1,4 +1,4 @@
-import { SshMcpError } from "../errors.js";
+import { SshMcpError, listSome } from "../errors.js";
 
 /** No live session has this id. */
 export class SessionNotFoundError extends SshMcpError {
@@ -11,7 +11,7 @@ export class SessionNotFoundError extends SshMcpError {
     const what = endedReason
       ? `Session '${sessionId}' is gone: ${endedReason}.`
       : `No session '${sessionId}'.`;
-    const live = liveIds.length ? ` Live sessions: ${liveIds.join(", ")}.` : "";
+    const live = liveIds.length ? ` Live sessions: ${listSome(liveIds, "list-sessions")}.` : "";
     super(`${what}${live} Start a new one with start-session.`);
   }
 }
@@ -20,6 +20,16 @@ export class SessionNotFoundError extends SshMcpError {
 export class DuplicateSessionError extends SshMcpError {
   constructor(readonly sessionId: string) {
     super(`A session '${sessionId}' is already open. Choose another sessionId, or omit it to get a fresh UUID.`);
+  }
+}
+
+/** start-session would open more sessions than SSH_MCP_MAX_SESSIONS allows. */
+export class TooManySessionsError extends SshMcpError {
+  constructor(readonly max: number) {
+    super(
+      `${max} sessions are open or starting, the most SSH_MCP_MAX_SESSIONS allows. ` +
+        `Close one you no longer need with close-session (list-sessions shows them), then try again.`,
+    );
   }
 }
 

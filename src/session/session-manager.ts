@@ -1,10 +1,16 @@
 import { v4 as uuidv4 } from "uuid";
-import { MAX_TIMER_MS } from "../config.js";
+import { ConcurrencyLimit } from "../concurrency-limit.js";
+import { DEFAULTS, MAX_TIMER_MS } from "../config.js";
 import type { HostConfig } from "../hosts/host-config.js";
 import type { ConnectOptions } from "../ssh/connect.js";
 import { connectWithJumps } from "../ssh/proxy-jump.js";
 import { ShellSession, type CommandResult } from "./shell-session.js";
-import { DuplicateSessionError, InvalidCommandError, SessionNotFoundError } from "./session-errors.js";
+import {
+  DuplicateSessionError,
+  InvalidCommandError,
+  SessionNotFoundError,
+  TooManySessionsError,
+} from "./session-errors.js";
 
 /** Where the manager finds saved hosts (a HostStore, or anything that resolves ids the same way). */
 export interface HostLookup {
@@ -19,6 +25,10 @@ export interface SessionManagerOptions {
   execTimeoutMs: number;
   maxOutputBytes: number;
   maxCommandBytes: number;
+  /** Live sessions at once, counting those connecting (default 50). */
+  maxSessions?: number;
+  /** Sessions connecting at once (default 10); more starts wait their turn. */
+  maxConnecting?: number;
   log?: (message: string) => void;
 }
 
@@ -47,7 +57,9 @@ interface Entry {
 }
 
 const ENDED_MEMORY = 256;
-const SESSION_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** Longest session id a client may choose. */
+export const MAX_SESSION_ID_LENGTH = 128;
+const SESSION_ID = new RegExp(`^[A-Za-z0-9._:@-]{1,${MAX_SESSION_ID_LENGTH}}$`);
 
 /** Owns every session: one SSH connection and one shell each, with an inactivity timer. */
 export class SessionManager {
@@ -56,32 +68,31 @@ export class SessionManager {
   /** Why recently ended sessions ended, so a late exec can say more than "not found". */
   private readonly ended = new Map<string, string>();
 
-  constructor(private readonly options: SessionManagerOptions) {}
+  private readonly maxSessions: number;
+  /** Connection attempts in progress; each holds a socket (more through jump hosts) until it connects or times out. */
+  private readonly connecting: ConcurrencyLimit;
+
+  constructor(private readonly options: SessionManagerOptions) {
+    this.maxSessions = options.maxSessions ?? DEFAULTS.maxSessions;
+    this.connecting = new ConcurrencyLimit(options.maxConnecting ?? DEFAULTS.maxConnecting);
+  }
 
   /** Connect to a saved host and open a shell; the id is a fresh UUID unless one is given. */
   async start(hostId: string, sessionId?: string): Promise<SessionInfo> {
     const id = sessionId ?? uuidv4();
     if (!SESSION_ID.test(id)) {
       throw new InvalidCommandError(
-        `Invalid sessionId '${id}': use 1 to 128 letters, digits or . _ : @ - (or omit it to get a UUID).`,
+        `Invalid sessionId '${id}': use 1 to ${MAX_SESSION_ID_LENGTH} letters, digits or . _ : @ - (or omit it to get a UUID).`,
       );
     }
     if (this.sessions.has(id) || this.starting.has(id)) throw new DuplicateSessionError(id);
+    // Starting sessions count too: they may be waiting for a connection slot, and every one will hold a
+    // connection. Unbounded, a burst of starts to a silent address ran the process out of file descriptors.
+    if (this.sessions.size + this.starting.size >= this.maxSessions) throw new TooManySessionsError(this.maxSessions);
     this.starting.add(id); // before any await, so two concurrent starts cannot both take the id
     try {
       const host = await this.options.hosts.get(hostId);
-      const client = await connectWithJumps(host, (jumpId) => this.options.hosts.get(jumpId), this.options.connect);
-      let shell: ShellSession;
-      try {
-        shell = await ShellSession.open(client, {
-          sessionId: id,
-          maxOutputBytes: this.options.maxOutputBytes,
-          startTimeoutMs: this.options.connect.connectTimeoutMs,
-        });
-      } catch (error) {
-        client.end();
-        throw error;
-      }
+      const shell = await this.connecting.run(() => this.open(host, id));
       const now = Date.now();
       const entry: Entry = {
         info: { sessionId: id, hostId: host.host_id, target: `${host.username}@${host.host}:${host.port}`, startedAt: new Date(now).toISOString() },
@@ -97,6 +108,21 @@ export class SessionManager {
       return describe(entry);
     } finally {
       this.starting.delete(id);
+    }
+  }
+
+  /** An SSH connection to `host` (through its jump hosts) with a shell on it. */
+  private async open(host: HostConfig, id: string): Promise<ShellSession> {
+    const client = await connectWithJumps(host, (jumpId) => this.options.hosts.get(jumpId), this.options.connect);
+    try {
+      return await ShellSession.open(client, {
+        sessionId: id,
+        maxOutputBytes: this.options.maxOutputBytes,
+        startTimeoutMs: this.options.connect.connectTimeoutMs,
+      });
+    } catch (error) {
+      client.end();
+      throw error;
     }
   }
 

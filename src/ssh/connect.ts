@@ -1,8 +1,8 @@
-import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
 import type { Duplex } from "node:stream";
 import ssh2, { type ConnectConfig } from "ssh2";
 import type { HostConfig } from "../hosts/host-config.js";
-import { expandHome } from "../hosts/expand-home.js";
+import { KeyFileError, keyFilePath, readPrivateKeyFile } from "../hosts/key-file.js";
 import { SshMcpError } from "../errors.js";
 import type { HostKeyTrust } from "./host-key-trust.js";
 import { AuthenticationError, ConnectionError, CredentialsError } from "./connect-errors.js";
@@ -86,10 +86,14 @@ export async function connect(host: HostConfig, options: ConnectOptions, sock?: 
       resolve(client);
     });
     if (auth.tryKeyboard) {
-      // Servers that run passwords through PAM ask for them as keyboard-interactive prompts.
-      client.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) =>
-        finish(prompts.map(() => host.password ?? "")),
-      );
+      // Servers that run passwords through PAM ask for them as keyboard-interactive prompts. The
+      // password answers only a lone hidden prompt that asks for one; any other question (a one-time
+      // code, a second factor) gets no answer, so the server fails this method instead of learning it.
+      client.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) => {
+        const [only] = prompts;
+        const asksPassword = prompts.length === 1 && !only!.echo && /password/i.test(only!.prompt);
+        finish(asksPassword && host.password !== undefined ? [host.password] : []);
+      });
     }
     client.connect(config);
     // Small packets (window adjusts, short commands) must not wait out Nagle plus delayed ACK (~40 ms).
@@ -102,10 +106,12 @@ type AuthConfig = Pick<ConnectConfig, "password" | "privateKey" | "passphrase" |
 async function authConfig(host: HostConfig, options: ConnectOptions): Promise<AuthConfig> {
   const auth: AuthConfig = {};
   if (host.keyPath) {
-    const path = expandHome(host.keyPath, options.homeDir);
-    const key = await readPrivateKey(host.keyPath, path);
+    const homeDir = options.homeDir ?? homedir();
+    const key = await readKey(host.keyPath, homeDir);
     const parsed = utils.parseKey(key, options.keyPassphrase);
-    if (parsed instanceof Error) throw keyError(host.keyPath, path, parsed, options.keyPassphrase !== undefined);
+    if (parsed instanceof Error) {
+      throw keyError(host.keyPath, keyFilePath(host.keyPath, homeDir), parsed, options.keyPassphrase !== undefined);
+    }
     auth.privateKey = key;
     if (options.keyPassphrase !== undefined) auth.passphrase = options.keyPassphrase;
   }
@@ -135,16 +141,12 @@ async function authConfig(host: HostConfig, options: ConnectOptions): Promise<Au
   return auth;
 }
 
-async function readPrivateKey(given: string, path: string): Promise<Buffer> {
+async function readKey(keyPath: string, homeDir: string): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return await readPrivateKeyFile(keyPath, homeDir);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not readable" : `cannot be read (${code})`;
-    throw new CredentialsError(
-      `Key file ${given}${given === path ? "" : ` (${path})`} ${why}. Fix keyPath with edit-host, or clear it (keyPath "") to use ssh-agent.`,
-      { cause: error },
-    );
+    if (!(error instanceof KeyFileError)) throw error;
+    throw new CredentialsError(`${error.message} Fix keyPath with edit-host, or clear it (keyPath "") to use ssh-agent.`, { cause: error });
   }
 }
 

@@ -12,6 +12,7 @@ describe("readConfig", () => {
       homeDir: "/home/u",
     });
     expect(DEFAULTS).toMatchObject({ execTimeoutMs: 60_000, idleTimeoutMs: 7_200_000, maxOutputBytes: 65_536 });
+    expect(DEFAULTS).toMatchObject({ maxSessions: 50, maxConnecting: 10 });
   });
 
   it("reads every setting from the environment", () => {
@@ -23,9 +24,12 @@ describe("readConfig", () => {
         SSH_MCP_MAX_OUTPUT_BYTES: "4096",
         SSH_MCP_KEY_PASSPHRASE: "pp",
         SSH_AUTH_SOCK: "/tmp/agent.sock",
+        SSH_MCP_MAX_SESSIONS: "3",
+        SSH_MCP_MAX_CONNECTING: "2",
       },
       "/h",
     );
+    expect(config).toMatchObject({ maxSessions: 3, maxConnecting: 2 });
     expect(config).toMatchObject({
       strictHostKeys: "yes",
       execTimeoutMs: 1000,
@@ -42,6 +46,8 @@ describe("readConfig", () => {
     ["SSH_MCP_IDLE_TIMEOUT_MS", "0", /SSH_MCP_IDLE_TIMEOUT_MS='0'/],
     ["SSH_MCP_IDLE_TIMEOUT_MS", "2147483648", /to 2147483647/],
     ["SSH_MCP_MAX_OUTPUT_BYTES", "100", /from 256/],
+    ["SSH_MCP_MAX_SESSIONS", "0", /SSH_MCP_MAX_SESSIONS='0' is not valid: give a whole number from 1 to 10000 \(default 50\)/],
+    ["SSH_MCP_MAX_CONNECTING", "many", /SSH_MCP_MAX_CONNECTING='many'.*from 1 to 10000 \(default 10\)/],
   ])("refuses %s=%s, naming the variable", (name, value, message) => {
     expect(() => readConfig({ [name]: value }, "/h")).toThrow(ConfigError);
     expect(() => readConfig({ [name]: value }, "/h")).toThrow(message);

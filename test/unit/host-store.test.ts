@@ -37,7 +37,8 @@ beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), "ssh-mcp-hosts-"));
   dir = join(home, ".ssh-mcp");
   warnings = [];
-  await writeFile(join(home, "id_test"), "not really a key\n");
+  // Only the first line is checked when a host is saved; the key is parsed when connecting.
+  await writeFile(join(home, "id_test"), "-----BEGIN OPENSSH PRIVATE KEY-----\nnot really a key\n-----END OPENSSH PRIVATE KEY-----\n");
 });
 
 afterEach(async () => {
@@ -115,7 +116,7 @@ describe("round trip", () => {
     expect((await store.list()).map((h) => h.host_id)).toEqual(["web", "api"]);
     expect(await store.get("web")).toEqual(WEB);
 
-    const edited = await store.edit("web", { port: 2222 });
+    const { host: edited } = await store.edit("web", { port: 2222 });
     expect(edited).toEqual({ ...WEB, port: 2222 });
     expect(await store.get("web")).toEqual(edited);
 
@@ -182,6 +183,16 @@ describe("validation refuses bad input and leaves hosts.json unchanged", () => {
     ["a host_id with a control character", { ...base, host_id: "a\u0007b" }, InvalidHostError, "host_id"],
     ["a host_id of 65 characters", { ...base, host_id: "x".repeat(65) }, InvalidHostError, "host_id"],
     ["a host_id of only dots", { ...base, host_id: ".." }, InvalidHostError, "host_id"],
+    ["a host_id with a right-to-left override", { ...base, host_id: "web\u202E1bd" }, InvalidHostError, "host_id"],
+    ["a host_id with a zero-width space", { ...base, host_id: "we\u200Bb" }, InvalidHostError, "host_id"],
+    ["a host_id with a zero-width joiner", { ...base, host_id: "we\u200Db" }, InvalidHostError, "host_id"],
+    ["a host_id with a soft hyphen", { ...base, host_id: "we\u00ADb" }, InvalidHostError, "host_id"],
+    ["a host_id with a Hangul filler", { ...base, host_id: "web\u3164" }, InvalidHostError, "host_id"],
+    ["a host_id with a variation selector", { ...base, host_id: "web\uFE0F" }, InvalidHostError, "host_id"],
+    ["a host_id with a combining grapheme joiner", { ...base, host_id: "we\u034Fb" }, InvalidHostError, "host_id"],
+    ["a host_id with a lone surrogate", { ...base, host_id: "web\uD800" }, InvalidHostError, "host_id"],
+    ["a host_id in decomposed form", { ...base, host_id: "cafe\u0301" }, InvalidHostError, "host_id"],
+    ["a proxyJump with a zero-width space", { ...base, proxyJump: "w\u200Beb" }, InvalidHostError, "proxyJump"],
     ["port 0", { ...base, port: 0 }, InvalidHostError, "port"],
     ["port -1", { ...base, port: -1 }, InvalidHostError, "port"],
     ["port 70000", { ...base, port: 70000 }, InvalidHostError, "port"],
@@ -208,6 +219,12 @@ describe("validation refuses bad input and leaves hosts.json unchanged", () => {
     ["a hostKey that is not a fingerprint", { ...base, hostKey: "MD5:aa:bb" }, InvalidHostError, "hostKey"],
     ["a hostKey one character short", { ...base, hostKey: FINGERPRINT.slice(0, -1) }, InvalidHostError, "hostKey"],
     ["a non-boolean agentForward", { ...base, agentForward: "yes" }, InvalidHostError, "agentForward"],
+    ["a host of 254 characters", { ...base, host: "h".repeat(254) }, InvalidHostError, "host"],
+    ["a username of 257 characters", { ...base, username: "u".repeat(257) }, InvalidHostError, "username"],
+    ["a password of 1025 characters", { ...base, password: "p".repeat(1025) }, InvalidHostError, "password"],
+    ["a keyPath of 4097 characters", { ...base, keyPath: "/" + "k".repeat(4096) }, InvalidHostError, "keyPath"],
+    ["a hostKey of 65 characters", { ...base, hostKey: "S".repeat(65) }, InvalidHostError, "hostKey"],
+    ["a proxyJump of 65 characters", { ...base, proxyJump: "j".repeat(65) }, InvalidHostError, "proxyJump"],
   ];
 
   it.each(cases)("add refuses %s", async (_name, input, errorClass, field) => {
@@ -233,7 +250,15 @@ describe("validation refuses bad input and leaves hosts.json unchanged", () => {
     const hosts = ["db.example.com", "_ssh.example.com.", "10.0.0.5", "2001:db8::1", "[2001:db8::2]", "fe80::1%eth0"];
     for (const [i, host] of hosts.entries()) await store.add({ ...base, host_id: `h${i}`, host });
     expect((await store.list()).map((h) => h.host)).toEqual(hosts.map((h) => h.replace(/^\[(.*)\]$/, "$1")));
-    expect((await store.edit("h0", { host: "[::1]" })).host).toBe("::1");
+    expect((await store.edit("h0", { host: "[::1]" })).host.host).toBe("::1");
+  });
+
+  it("accepts a host_id in other scripts, and names an invisible character without printing it", async () => {
+    const store = makeStore();
+    expect((await store.add({ ...base, host_id: "café-東京" })).host_id).toBe("café-東京");
+    const error = await store.add({ ...base, host_id: "web\u202E1bd" }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/U\+202E.*invisible or formatting character/);
+    expect((error as Error).message).not.toContain("\u202E");
   });
 
   it("refuses invalid input before creating anything", async () => {
@@ -285,13 +310,14 @@ describe("edit", () => {
     await store.add({ ...WEB, host_id: "other" });
     const otherBefore = await store.get("other");
 
-    expect(await store.edit("web", { host: "10.0.0.6", username: "root", agentForward: true })).toEqual({
+    // The password is given again: changing host or username without it would remove it (tested below).
+    expect((await store.edit("web", { host: "10.0.0.6", username: "root", agentForward: true, password: "pw" })).host).toEqual({
       ...FULL,
       host: "10.0.0.6",
       username: "root",
       agentForward: true,
     });
-    expect(await store.edit("web", { port: 2200, password: undefined })).toMatchObject({ port: 2200, password: "pw" });
+    expect((await store.edit("web", { agentForward: false, password: undefined })).host).toMatchObject({ agentForward: false, password: "pw" });
     expect(await store.get("other")).toEqual(otherBefore);
     expect((await store.list()).map((h) => h.host_id)).toEqual(["web", "other"]);
   });
@@ -299,8 +325,8 @@ describe("edit", () => {
   it("removes password, keyPath and hostKey when given as empty strings", async () => {
     const store = makeStore();
     await store.add(FULL);
-    expect(await store.edit("web", { password: "" })).not.toHaveProperty("password");
-    expect(await store.edit("web", { keyPath: "", hostKey: "" })).toEqual({
+    expect((await store.edit("web", { password: "" })).host).not.toHaveProperty("password");
+    expect((await store.edit("web", { keyPath: "", hostKey: "" })).host).toEqual({
       host_id: "web",
       host: "10.0.0.5",
       port: 22,
@@ -314,7 +340,7 @@ describe("edit", () => {
   it("switches from a key to a password and stores a new hostKey canonically", async () => {
     const store = makeStore();
     await store.add(WEB);
-    expect(await store.edit("web", { keyPath: "", password: "pw", hostKey: `${FINGERPRINT}=` })).toEqual({
+    expect((await store.edit("web", { keyPath: "", password: "pw", hostKey: `${FINGERPRINT}=` })).host).toEqual({
       host_id: "web",
       host: "10.0.0.5",
       port: 22,
@@ -358,6 +384,60 @@ describe("edit", () => {
     expect(error).toBeInstanceOf(InvalidHostError);
     expect((error as InvalidHostError).field).toBe(field);
     expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe("edit that points a host elsewhere", () => {
+  const PW: HostInput = { host_id: "web", host: "10.0.0.5", username: "deploy", password: "pw" };
+
+  it.each<[string, HostPatch, string[]]>([
+    ["host", { host: "10.0.0.6" }, ["host"]],
+    ["port", { port: 2222 }, ["port"]],
+    ["username", { username: "root" }, ["username"]],
+    ["host and port", { host: "10.0.0.6", port: 2222 }, ["host", "port"]],
+  ])("removes the stored password when %s changes and it is not given again", async (_name, patch, because) => {
+    const store = makeStore();
+    await store.add(PW);
+    const edit = await store.edit("web", patch);
+    expect(edit.host).not.toHaveProperty("password");
+    expect(edit.removed).toEqual([{ field: "password", because }]);
+    expect(await store.get("web")).not.toHaveProperty("password");
+  });
+
+  it("keeps a password given again in the same call", async () => {
+    const store = makeStore();
+    await store.add(PW);
+    const edit = await store.edit("web", { host: "10.0.0.6", password: "new-pw" });
+    expect(edit.host).toMatchObject({ host: "10.0.0.6", password: "new-pw" });
+    expect(edit.removed).toEqual([]);
+  });
+
+  it("keeps the password when the values given are the ones already saved, or other fields change", async () => {
+    const store = makeStore();
+    await store.add(PW);
+    expect((await store.edit("web", { host: "10.0.0.5", port: 22, username: "deploy" })).removed).toEqual([]);
+    expect((await store.edit("web", { hostKey: FINGERPRINT, keyPath: "~/id_test" })).removed).toEqual([]);
+    expect(await store.get("web")).toMatchObject({ password: "pw" });
+  });
+
+  it("turns agentForward off when host or port changes, not when only username does", async () => {
+    const store = makeStore();
+    await store.add({ ...WEB, agentForward: true });
+    expect((await store.edit("web", { username: "root" })).host).toMatchObject({ agentForward: true });
+    const edit = await store.edit("web", { port: 2200 });
+    expect(edit.host).not.toHaveProperty("agentForward");
+    expect(edit.removed).toEqual([{ field: "agentForward", because: ["port"] }]);
+    expect((await store.edit("web", { host: "10.0.0.7", agentForward: true })).host).toMatchObject({ agentForward: true });
+  });
+
+  it("keeps a pinned hostKey when the host moves, and says so", async () => {
+    const store = makeStore();
+    await store.add({ ...WEB, hostKey: FINGERPRINT });
+    const moved = await store.edit("web", { host: "10.0.0.6" });
+    expect(moved.host.hostKey).toBe(FINGERPRINT);
+    expect(moved.keptHostKey).toBe(true);
+    expect((await store.edit("web", { username: "root" })).keptHostKey).toBe(false);
+    expect((await store.edit("web", { host: "10.0.0.7", hostKey: "" })).keptHostKey).toBe(false);
   });
 });
 
@@ -533,7 +613,9 @@ describe("concurrent writers", () => {
     const reader = makeStore();
     // Long values make each write bigger, widening the window a non-atomic write would expose.
     const adds = Promise.all(
-      Array.from({ length: 40 }, (_, i) => writer.add({ host_id: `h${i}`, host: "h", username: "u", password: "p".repeat(4000) })),
+      Array.from({ length: 40 }, (_, i) =>
+        writer.add({ host_id: `h${i}`, host: "h", username: "u".repeat(256), password: "p".repeat(1024) }),
+      ),
     );
     let writing = true;
     void adds.finally(() => (writing = false));
@@ -609,6 +691,15 @@ describe("a corrupt hosts.json", () => {
   it("names the offending field when the shape is wrong", async () => {
     await writeHostsFile('{"hosts": [{"host_id": "web", "host": "h", "port": "22", "username": "u"}]}');
     await expect(makeStore().list()).rejects.toThrow(/hosts\[0\]\.port/);
+  });
+
+  it("refuses a value over add-host's limit, naming the host and the limit in a short message", async () => {
+    const hosts = [WEB, { ...WEB, host_id: "big", host: "h".repeat(1024 ** 2) }];
+    await writeHostsFile(JSON.stringify({ hosts }));
+    const error = await makeStore().list().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HostsFileError);
+    expect((error as Error).message).toMatch(/hosts\[1\]\.host \(host_id 'big'\): too long \(1048576 characters; the limit is 253\)/);
+    expect((error as Error).message.length).toBeLessThan(500);
   });
 });
 

@@ -1,18 +1,22 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import type { HostConfig } from "../../hosts/host-config.js";
-import type { HostStore } from "../../hosts/host-store.js";
+import { hostFieldSchemas as f } from "../../hosts/host-fields.js";
+import type { HostEdit, HostStore } from "../../hosts/host-store.js";
 import { safely, textResult } from "../tool-result.js";
+import { toolInput } from "./tool-input.js";
 
 const hostFields = {
-  host: z.string().describe("Host name or IP address to connect to"),
-  port: z.number().describe("SSH port, 1-65535 (default 22)"),
-  username: z.string().describe("Login user name"),
-  password: z.string().describe("Password (stored in ~/.ssh-mcp/hosts.json, mode 0600). Prefer keyPath or ssh-agent"),
-  keyPath: z.string().describe("Path to a private key; ~ is expanded. Encrypted keys are unlocked with SSH_MCP_KEY_PASSPHRASE"),
-  hostKey: z.string().describe("Pin the host key: a SHA256:... fingerprint as `ssh-keygen -lf` prints it"),
-  agentForward: z.boolean().describe("Forward the local ssh-agent to this host (default false)"),
-  proxyJump: z.string().describe("host_id of a saved host to connect through, like OpenSSH's ProxyJump (a bastion)"),
+  host: f.host.describe("Host name or IP address to connect to"),
+  port: f.port.describe("SSH port, 1-65535 (default 22)"),
+  username: f.username.describe("Login user name"),
+  password: f.password.describe("Password (stored in ~/.ssh-mcp/hosts.json, mode 0600). Prefer keyPath or ssh-agent"),
+  keyPath: f.keyPath.describe(
+    "Path to the private key (not the .pub); ~/ is expanded. Encrypted keys are unlocked with SSH_MCP_KEY_PASSPHRASE",
+  ),
+  hostKey: f.hostKey.describe("Pin the host key: a SHA256:... fingerprint as `ssh-keygen -lf` prints it"),
+  agentForward: f.agentForward.describe("Forward the local ssh-agent to this host (default false)"),
+  proxyJump: f.proxyJump.describe("host_id of a saved host to connect through, like OpenSSH's ProxyJump (a bastion)"),
 };
 
 /** How a host authenticates, as list-hosts shows it. */
@@ -34,6 +38,40 @@ function describeHost(host: HostConfig): string {
   return [host.host_id, ...hostDetails(host)].join("\t");
 }
 
+// The text and the structured list each take about this much, and clients refuse messages over 10 MiB.
+const LIST_BUDGET_BYTES = 2 * 1024 * 1024;
+
+/** The first hosts whose list-hosts lines fit LIST_BUDGET_BYTES, and those lines. */
+function withinBudget(all: readonly HostConfig[]): { hosts: HostConfig[]; lines: string[] } {
+  const hosts: HostConfig[] = [];
+  const lines: string[] = [];
+  let bytes = 0;
+  for (const host of all) {
+    const line = describeHost(host);
+    bytes += Buffer.byteLength(line) + 1;
+    if (bytes > LIST_BUDGET_BYTES) break;
+    hosts.push(host);
+    lines.push(line);
+  }
+  return { hosts, lines };
+}
+
+/** What an edit that points the host elsewhere removed or kept, and how to undo it. */
+function editNotes(edit: HostEdit): string[] {
+  const notes = edit.removed.map(({ field, because }) => {
+    const why = `because ${because.join(" and ")} changed`;
+    return field === "password"
+      ? `The stored password was removed ${why}; give password again in the same edit-host call to keep one.`
+      : `agentForward was turned off ${why}; give agentForward true in the same edit-host call to forward your ssh-agent to the new target.`;
+  });
+  if (edit.keptHostKey) {
+    notes.push(
+      'The pinned hostKey was kept: if the new address is a different machine, start-session will refuse it as a host key mismatch; then pin its key with hostKey, or clear the pin with hostKey "".',
+    );
+  }
+  return notes;
+}
+
 /** add-host, list-hosts, edit-host, remove-host. */
 export function registerHostTools(server: McpServer, store: HostStore, log: (m: string) => void): void {
   server.registerTool(
@@ -42,8 +80,8 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
       title: "Add SSH host",
       description:
         "Save an SSH host under a short id so sessions can be started on it. Auth: password, keyPath, or (with neither) the ssh-agent. Refuses an id that exists; use edit-host to change one.",
-      inputSchema: {
-        host_id: z.string().describe("Short unique id for this host, e.g. 'web1'"),
+      inputSchema: toolInput({
+        host_id: f.host_id.describe("Short unique id for this host, e.g. 'web1'"),
         host: hostFields.host,
         port: hostFields.port.optional(),
         username: hostFields.username,
@@ -52,7 +90,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
         hostKey: hostFields.hostKey.optional(),
         agentForward: hostFields.agentForward.optional(),
         proxyJump: hostFields.proxyJump.optional(),
-      },
+      }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     },
     safely(log, async (args) => {
@@ -66,7 +104,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
     {
       title: "List SSH hosts",
       description: "List saved hosts: id, user@host:port and auth method (never a password). Use it to find a host_id for start-session.",
-      inputSchema: {},
+      inputSchema: toolInput({}),
       outputSchema: {
         hosts: z.array(
           z.object({
@@ -80,12 +118,20 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
             proxyJump: z.string().optional(),
           }),
         ),
+        notShown: z.number().optional(),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     safely(log, async () => {
-      const hosts = await store.list();
-      const text = hosts.length ? hosts.map(describeHost).join("\n") : "No hosts saved yet. Add one with add-host.";
+      const all = await store.list();
+      const { hosts, lines } = withinBudget(all);
+      const notShown = all.length - hosts.length;
+      if (notShown) {
+        lines.push(
+          `... and ${notShown} more hosts not shown: this reply is limited to ${LIST_BUDGET_BYTES / 1024 / 1024} MiB. start-session and edit-host take any saved host_id.`,
+        );
+      }
+      const text = lines.length ? lines.join("\n") : "No hosts saved yet. Add one with add-host.";
       return textResult(text, {
         hosts: hosts.map((h) => ({
           host_id: h.host_id,
@@ -97,6 +143,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
           agentForward: h.agentForward === true,
           ...(h.proxyJump !== undefined && { proxyJump: h.proxyJump }),
         })),
+        ...(notShown > 0 && { notShown }),
       });
     }),
   );
@@ -106,9 +153,10 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
     {
       title: "Edit SSH host",
       description:
-        "Change fields of a saved host; only the fields given change. An empty string for password, keyPath, hostKey or proxyJump removes it (e.g. to switch to ssh-agent). Open sessions keep their connection.",
-      inputSchema: {
-        host_id: z.string().describe("Id of the host to change"),
+        "Change fields of a saved host; only the fields given change. An empty string for password, keyPath, hostKey or proxyJump removes it (e.g. to switch to ssh-agent). " +
+        "Changing host, port or username removes the stored password unless it is given again in the same call (host or port also turns agentForward off). Open sessions keep their connection.",
+      inputSchema: toolInput({
+        host_id: f.host_id.describe("Id of the host to change"),
         host: hostFields.host.optional(),
         port: hostFields.port.optional(),
         username: hostFields.username.optional(),
@@ -117,12 +165,12 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
         hostKey: hostFields.hostKey.optional(),
         agentForward: hostFields.agentForward.optional(),
         proxyJump: hostFields.proxyJump.optional(),
-      },
+      }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     safely(log, async ({ host_id, ...patch }) => {
-      const host = await store.edit(host_id, patch);
-      return textResult(`Updated host '${host.host_id}': ${hostDetails(host).join(", ")}.`);
+      const edit = await store.edit(host_id, patch);
+      return textResult([`Updated host '${edit.host.host_id}': ${hostDetails(edit.host).join(", ")}.`, ...editNotes(edit)].join(" "));
     }),
   );
 
@@ -131,7 +179,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
     {
       title: "Remove SSH host",
       description: "Delete a saved host. Sessions already open on it stay open until closed. A host that others use as proxyJump cannot be removed until they stop.",
-      inputSchema: { host_id: z.string().describe("Id of the host to remove") },
+      inputSchema: toolInput({ host_id: f.host_id.describe("Id of the host to remove") }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
     safely(log, async ({ host_id }) => {

@@ -1,7 +1,13 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import type { SessionInfo, SessionManager } from "../../session/session-manager.js";
+import { boundedString, wholeNumber } from "../../bounded-schemas.js";
+import { MAX_COMMAND_BYTES, MAX_TIMER_MS } from "../../config.js";
+import { MAX_LENGTH } from "../../hosts/host-fields.js";
+import { MAX_SESSION_ID_LENGTH, type SessionInfo, type SessionManager } from "../../session/session-manager.js";
 import { safely, textResult } from "../tool-result.js";
+import { toolInput } from "./tool-input.js";
+
+const sessionId = boundedString(MAX_SESSION_ID_LENGTH);
 
 function describeSession(s: SessionInfo): string {
   return `${s.sessionId}\t${s.hostId}\t${s.target}\tstarted ${s.startedAt}\tlast used ${s.lastUsedAt}`;
@@ -15,10 +21,10 @@ export function registerSessionTools(server: McpServer, sessions: SessionManager
       title: "Start SSH session",
       description:
         "Connect to a saved host and open a persistent shell. Returns the session id to pass to exec. Working directory, environment variables and background jobs persist between exec calls in one session.",
-      inputSchema: {
-        host_id: z.string().describe("Id of a saved host (see list-hosts)"),
-        sessionId: z.string().optional().describe("Id to give the session; a UUID is generated if omitted"),
-      },
+      inputSchema: toolInput({
+        host_id: boundedString(MAX_LENGTH.host_id).describe("Id of a saved host (see list-hosts)"),
+        sessionId: sessionId.optional().describe("Id to give the session; a UUID is generated if omitted"),
+      }),
       outputSchema: { sessionId: z.string(), hostId: z.string(), target: z.string() },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
@@ -33,7 +39,7 @@ export function registerSessionTools(server: McpServer, sessions: SessionManager
     {
       title: "List SSH sessions",
       description: "List live sessions: id, host id, user@host:port, when started and last used.",
-      inputSchema: {},
+      inputSchema: toolInput({}),
       outputSchema: {
         sessions: z.array(
           z.object({ sessionId: z.string(), hostId: z.string(), target: z.string(), startedAt: z.string(), lastUsedAt: z.string() }),
@@ -56,16 +62,14 @@ export function registerSessionTools(server: McpServer, sessions: SessionManager
         "Run a shell command in a session and return its output (stdout and stderr together). stdin is empty, so nothing waits for input. " +
         "A non-zero exit status is returned as an error with the status and output. Long output keeps its head and tail. " +
         "Commands in one session run one at a time; use timeout_ms for long-running commands or run them in the background.",
-      inputSchema: {
-        session_id: z.string().describe("Session id from start-session"),
-        command: z.string().describe("Shell command line; may span several lines"),
-        timeout_ms: z
-          .number()
-          .int({ error: "timeout_ms must be a whole number of milliseconds" })
-          .positive({ error: "timeout_ms must be above 0" })
+      inputSchema: toolInput({
+        session_id: sessionId.describe("Session id from start-session"),
+        // Characters, not bytes: the byte limit is checked before sending, with a message that says how to split.
+        command: boundedString(MAX_COMMAND_BYTES).describe("Shell command line; may span several lines"),
+        timeout_ms: wholeNumber(1, MAX_TIMER_MS)
           .optional()
           .describe("Interrupt the command after this many milliseconds (default SSH_MCP_EXEC_TIMEOUT_MS, 60000)"),
-      },
+      }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
     safely(log, async ({ session_id, command, timeout_ms }, extra) => {
@@ -83,7 +87,7 @@ export function registerSessionTools(server: McpServer, sessions: SessionManager
     {
       title: "Close SSH session",
       description: "Close a session's shell and connection. Its working directory, variables and shell jobs are lost.",
-      inputSchema: { sessionId: z.string().describe("Id of the session to close") },
+      inputSchema: toolInput({ sessionId: sessionId.describe("Id of the session to close") }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     },
     safely(log, async ({ sessionId }) => {

@@ -150,7 +150,8 @@ export function bareSsh2Sink(sshd, bytes) {
 
 /** Figure 6. RSS and exec latency as idle sessions pile up on one server. */
 export async function sessionScaling(sshd, counts, n) {
-  const server = await startServer(sshd);
+  // More sessions than the default cap (SSH_MCP_MAX_SESSIONS, 50) on purpose.
+  const server = await startServer(sshd, { env: { SSH_MCP_MAX_SESSIONS: String(Math.max(...counts) + 1) } });
   const levels = [];
   try {
     const sid = await server.startSession();

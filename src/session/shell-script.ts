@@ -36,10 +36,12 @@ const ABORT_IF_RUNNING = "case ${__mcp_in-} in 1) return 130;; esac";
  * The session's functions, for a shell whose builtin runner is `run` (`\command`, or
  * `\builtin` in zsh, whose `command` skips builtins) and whose way to mark a running command
  * is `flag`:
- * - `__mcp_eval` runs the command in `__mcp_cmd` in the current shell, so cd, variables and jobs persist,
- *   with stdin from /dev/null (nothing waits on input or eats the next command) and stderr
- *   merged; `eval` reports a syntax error and the shell carries on. The command comes in a
- *   variable, not as an argument, so it sees no positional parameters of ours.
+ * - `__mcp_eval` runs the command in `__mcp_cmd` in the current shell, so cd, variables and
+ *   jobs persist, with stdin from /dev/null (nothing waits on input or eats the next command)
+ *   and stderr merged; `eval` reports a syntax error and the shell carries on. The command
+ *   comes in a variable, not as an argument, so it sees no positional parameters of ours.
+ *   First, `jobs` frees the numbers of jobs that ended while the session was idle, as a
+ *   prompt does before it reads the next line.
  *   `__mcp_in` marks the command as running, for the abort trap; where it is local it is gone
  *   the moment the function returns, so a late signal cannot abort a later command.
  * - `__mcp_end STATUS ID NEXT` prints the end token with the status, then the next command's
@@ -61,8 +63,8 @@ function sessionFunctions(run: string, flag: string): string {
 /**
  * Sent once, after the login scripts ran. It starts with an empty line: a login script that
  * reads a line (a `read` asking a question) gets that, as if Enter was pressed, and not ours.
- * No `set -m`: job control without a terminal is an
- * error in zsh (fatal there) and makes bash print job notices into results. The ready line
+ * No `set -m`: job control without a terminal is an error in zsh (fatal there) and makes
+ * bash print job notices into results. The ready line
  * carries the shell's pid, which the interrupt script needs; then comes the header of the
  * first command (no jobs yet).
  *
@@ -168,7 +170,9 @@ function sidecar(script: string): string {
  * 2. stop every process the command started, keeping the background jobs that existed before
  *    it and the shell: INT first (no shell reports it), then TERM, then KILL;
  * 3. keep going until ssh-mcp closes this channel's stdin, which it does once the shell
- *    answered: no abort signal can then reach the next command.
+ *    answered: no abort signal can then reach the next command. Meanwhile anything the
+ *    command still starts (a caller of an interrupted function of the user's runs on until
+ *    the next abort signal reaches it) is stopped as well.
  */
 export function interruptScript(shellPid: number, keepJobs: number[]): string {
   return sidecar(
@@ -177,10 +181,13 @@ export function interruptScript(shellPid: number, keepJobs: number[]): string {
       LIST_PROCESSES,
       DESCENDANTS,
       SIGNAL_TARGETS,
-      `( while kill -s ${ABORT_SIGNAL} $S 2>/dev/null; do sleep 0.02; done ) & asking=$!`,
+      `( while kill -s ${ABORT_SIGNAL} $S 2>/dev/null; do sleep 0.01; done ) & asking=$!`,
       "signal INT || signal TERM || signal KILL",
+      // Until the shell answers, whatever the command still starts is stopped too: INT, then
+      // KILL if it is still there next time round.
+      `( prev=; while :; do t=$(targets); for p in $t; do case " $prev " in *" $p "*) kill -s KILL $p;; *) kill -s INT $p;; esac; done 2>/dev/null; prev=$t; sleep 0.05; done ) & reaping=$!`,
       "while read -r _; do :; done",
-      "kill $asking 2>/dev/null",
+      "kill $asking $reaping 2>/dev/null",
       "exit 0",
     ].join("\n"),
   );

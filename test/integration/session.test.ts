@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AuthenticationError,
@@ -132,6 +133,16 @@ describe("timeouts", () => {
     // bash reports a foreground process killed by SIGKILL, as it would at a prompt (README).
     expect((error as CommandTimeoutError).output).toMatch(/^(|.*\d+ Killed .*\n)$/);
     expect(running("sleep 304")).toBe(false);
+  });
+
+  it("stops the callers of an interrupted function too: what they start after it is stopped before it can act", async () => {
+    await run("inner() { sleep 305; }; outer() { inner; sleep 306; echo never > /tmp/ssh-mcp-test-never; }; rm -f /tmp/ssh-mcp-test-never");
+    const error = await run("outer", 600).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CommandTimeoutError);
+    expect((error as CommandTimeoutError).sessionKept).toBe(true);
+    expect(running("sleep 305")).toBe(false);
+    expect(running("sleep 306")).toBe(false);
+    expect(existsSync("/tmp/ssh-mcp-test-never")).toBe(false);
   });
 
   it("a timed-out command does not block the next call", async () => {

@@ -18,6 +18,15 @@ function processState(pid: number): string | undefined {
   }
 }
 
+/** The NUL-separated command line of process `pid`, or "" once it is gone. */
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "latin1");
+  } catch {
+    return "";
+  }
+}
+
 /** True while process `pid` exists and is not a zombie waiting to be reaped. */
 export function alive(pid: number): boolean {
   const state = processState(pid);
@@ -65,13 +74,20 @@ export function describeShellMatrix(server: "OpenSSH" | "Dropbear"): void {
     let account: ShellAccount;
     const run = (command: string, timeoutMs?: number, signal?: AbortSignal) => rt.sessions.exec(sessionId, command, { timeoutMs, signal });
     /** A background job started in the session, and its pid. */
-    const startJob = async (seconds: number) => {
-      const pid = Number((await run(`sleep ${seconds} & echo $!`)).output.trim());
-      // Settled into its sleep, as a job is when a person kills it later (a signal that lands
-      // while the shell is still setting the child up may be lost).
-      if (seconds > 0) await eventually(() => processState(pid) === "S", `job ${pid} to be sleeping`);
+    /**
+     * A background job started in the session, and its pid, once it has settled into its
+     * sleep, as a job has when a person kills it later: a signal that lands while the shell is
+     * still setting the child up may be lost (mksh ignores some then). ksh93's sleep is a
+     * builtin, so there the job stays a shell, sleeping.
+     */
+    const settled = (pid: number, seconds: number) =>
+      shell === "ksh93" ? processState(pid) === "S" : commandLine(pid).includes(`sleep\0${seconds}`);
+    const startJobIn = async (exec: (command: string) => Promise<{ output: string }>, seconds: number) => {
+      const pid = Number((await exec(`sleep ${seconds} & echo $!`)).output.trim());
+      if (seconds > 0) await eventually(() => settled(pid, seconds), `job ${pid} to be sleeping`);
       return pid;
     };
+    const startJob = (seconds: number) => startJobIn(run, seconds);
 
     beforeAll(async () => {
       account = accounts.accounts.find((a) => a.shell === shell)!;
@@ -152,8 +168,7 @@ export function describeShellMatrix(server: "OpenSSH" | "Dropbear"): void {
         // A job that ends while the session is idle must not keep its number (bash did).
         const quick = Number((await runOwn("sleep 0 & echo $!")).output.trim());
         await eventually(() => !alive(quick), "the quick job to end");
-        const job = Number((await runOwn(`sleep ${secs(6)} & echo $!`)).output.trim());
-        await eventually(() => alive(job), `job ${job} to run`);
+        const job = await startJobIn(runOwn, secs(6));
         expect(await runOwn(`kill ${jobRef}`)).toEqual({ exitCode: 0, output: "" });
         await eventually(() => !alive(job), `job ${job} to end after kill ${jobRef}`);
         expect((await runOwn("printf abc")).output).toBe("abc");
@@ -163,8 +178,7 @@ export function describeShellMatrix(server: "OpenSSH" | "Dropbear"): void {
 
     it("hangs up the session's processes on close-session", async () => {
       const own = (await rt.sessions.start(shell)).sessionId;
-      const job = Number((await rt.sessions.exec(own, `sleep ${secs(5)} & echo $!`)).output.trim());
-      expect(alive(job)).toBe(true);
+      const job = await startJobIn((command) => rt.sessions.exec(own, command), secs(5));
       await rt.sessions.close(own);
       await eventually(() => !alive(job), "the background job to get the hangup");
     });

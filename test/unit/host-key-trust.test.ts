@@ -11,7 +11,8 @@ import {
   UnsafeHostNameError,
 } from "../../src/ssh/host-key-errors.js";
 import { HostKeyTrust, type HostKeyTrustOptions, type HostKeyVerdict, type StrictHostKeyChecking } from "../../src/ssh/host-key-trust.js";
-import { UnsafePathError } from "../../src/hosts/host-errors.js";
+import { withFileLock } from "../../src/hosts/file-lock.js";
+import { HostStoreLockError, UnsafePathError } from "../../src/hosts/host-errors.js";
 
 const SSH_KEYGEN = "/usr/bin/ssh-keygen";
 
@@ -331,6 +332,22 @@ describe("HostKeyTrust with policy 'accept-new'", () => {
   it("trusts exactly one of two keys offered by concurrent first connections: the one recorded first", async () => {
     const t = trust("accept-new");
     await expectOneKeyPerHost((host, key) => t.verify(host, 22, key.blob));
+  });
+
+  it("trusts exactly one key per host when two processes race their first connections to it", async () => {
+    // Two HostKeyTrust on one file share no memory, as two ssh-mcp servers (two MCP clients) on one data dir.
+    const [first, second] = [trust("accept-new"), trust("accept-new")];
+    await expectOneKeyPerHost((host, key) => (key === ed25519 ? first : second).verify(host, 22, key.blob));
+  });
+
+  it("appends nothing while another process holds the known_hosts lock, and names the holder", async () => {
+    const error = await withFileLock(ours, { timeoutMs: 5_000, staleMs: 30_000 }, () =>
+      rejection(trust("accept-new", { lockTimeoutMs: 200 }).verify("web", 22, ed25519.blob)),
+    );
+    expect(error).toBeInstanceOf(HostStoreLockError);
+    expect(error).toMatchObject({ file: ours, holderPid: process.pid });
+    expect(await exists(ours)).toBe(false);
+    expect(warnings).toEqual([]);
   });
 
   it("adds a newline first when our file does not end with one", async () => {

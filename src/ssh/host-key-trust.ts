@@ -1,5 +1,6 @@
 import { constants } from "node:fs";
 import { dirname } from "node:path";
+import { withFileLock } from "../hosts/file-lock.js";
 import { UnsafePathError } from "../hosts/host-errors.js";
 import { checkPrivateDir, ensurePrivateDir, openPrivateFile } from "../hosts/private-path.js";
 import { SerialQueue } from "../serial-queue.js";
@@ -32,7 +33,12 @@ export interface HostKeyTrustOptions {
   policy: StrictHostKeyChecking;
   /** stderr logger. */
   warn?: (message: string) => void;
+  /** How long recording a new host waits for another process's lock on knownHostsFile; default 10 s. */
+  lockTimeoutMs?: number;
 }
+
+// An append holds the lock for milliseconds; a lock this old was left by a process that crashed.
+const STALE_LOCK_MS = 30_000;
 
 /** Outcome of an accepted verification. */
 export type HostKeyVerdict = { accepted: true; /** true if this call appended a new entry */ recorded: boolean };
@@ -40,7 +46,7 @@ export type HostKeyVerdict = { accepted: true; /** true if this call appended a 
 /** Decides whether to trust a server's host key, with OpenSSH's known_hosts semantics. */
 export class HostKeyTrust {
   private readonly options: HostKeyTrustOptions;
-  /** Serialises appends so concurrent first connections to one host record it once. */
+  /** Serialises our own appends; the file lock alone would make them spin against each other. */
   private readonly appends = new SerialQueue();
 
   constructor(options: HostKeyTrustOptions) {
@@ -78,8 +84,26 @@ export class HostKeyTrust {
     return this.appends.run(() => this.recordNew(host, port, keyBlob));
   }
 
-  /** Append a first-seen key, re-checking under the queue in case another call recorded it meanwhile. */
+  /**
+   * Append a first-seen key, re-checking under the queue and the file lock in case another call, or another
+   * ssh-mcp process sharing the file, recorded this host meanwhile: otherwise both keys would be recorded and trusted.
+   */
   private async recordNew(host: string, port: number, keyBlob: Buffer): Promise<HostKeyVerdict> {
+    const file = this.options.knownHostsFile;
+    try {
+      // The lock lives beside the file, so the directory must exist before it can be taken.
+      const { tightened } = await ensurePrivateDir(dirname(file));
+      if (tightened) this.options.warn?.(`Tightened permissions of ${dirname(file)} to 0700`);
+    } catch (error) {
+      if (error instanceof UnsafePathError) throw error;
+      throw new KnownHostsFileError(file, "append to", error);
+    }
+    const lock = { timeoutMs: this.options.lockTimeoutMs ?? 10_000, staleMs: STALE_LOCK_MS };
+    return withFileLock(file, lock, () => this.appendUnlessKnown(host, port, keyBlob));
+  }
+
+  /** Under the lock: read the files again and append the key unless the host is known by now. */
+  private async appendUnlessKnown(host: string, port: number, keyBlob: Buffer): Promise<HostKeyVerdict> {
     const { entries, ownText } = await this.readAll();
     if (this.isKnown(entries, host, port, keyBlob)) return { accepted: true, recorded: false };
 
@@ -87,8 +111,6 @@ export class HostKeyTrust {
     const separator = ownText.length > 0 && !ownText.endsWith("\n") ? "\n" : "";
     const line = formatKnownHostLine(host, port, keyBlob);
     try {
-      const { tightened } = await ensurePrivateDir(dirname(file));
-      if (tightened) this.options.warn?.(`Tightened permissions of ${dirname(file)} to 0700`);
       // O_NOFOLLOW (in openPrivateFile): appending through a symbolic link would vouch for keys in a file we never checked.
       const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
       const opened = (await openPrivateFile(file, flags, { fixMode: "go-w", createMode: 0o600 }))!;

@@ -10,8 +10,9 @@ import {
   UnknownHostKeyError,
   UnsafeHostNameError,
 } from "../../src/ssh/host-key-errors.js";
-import { HostKeyTrust, type HostKeyTrustOptions, type StrictHostKeyChecking } from "../../src/ssh/host-key-trust.js";
-import { UnsafePathError } from "../../src/hosts/host-errors.js";
+import { HostKeyTrust, type HostKeyTrustOptions, type HostKeyVerdict, type StrictHostKeyChecking } from "../../src/ssh/host-key-trust.js";
+import { withFileLock } from "../../src/hosts/file-lock.js";
+import { HostStoreLockError, UnsafePathError } from "../../src/hosts/host-errors.js";
 
 const SSH_KEYGEN = "/usr/bin/ssh-keygen";
 
@@ -88,6 +89,38 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
     () => expect.unreachable("expected a rejection"),
     (error: unknown) => error,
   );
+}
+
+/**
+ * Race two first connections offering different keys for each of several new hosts, through `verify`, and
+ * check that per host exactly one key was recorded (once) and the other refused, citing the line recorded.
+ * Which call records first depends on which finishes reading the files first, not on call order, so either
+ * may win; many hosts at once give a race in the product many chances to show.
+ */
+async function expectOneKeyPerHost(verify: (host: string, key: TestKey) => Promise<HostKeyVerdict>): Promise<void> {
+  const hosts = Array.from({ length: 10 }, (_, i) => `web${i}`);
+  const races = await Promise.all(
+    hosts.map(async (host, i) => {
+      // Alternate the call order too, so that neither key is always asked about first.
+      const keys: [TestKey, TestKey] = i % 2 === 0 ? [ed25519, ed25519Other] : [ed25519Other, ed25519];
+      const results = await Promise.allSettled([verify(host, keys[0]), verify(host, keys[1])]);
+      return { host, keys, results };
+    }),
+  );
+  const lines = (await readFile(ours, "utf8")).split("\n");
+  const winners: string[] = [];
+  for (const { host, keys, results } of races) {
+    expect(results.map((r) => r.status).sort(), host).toEqual(["fulfilled", "rejected"]);
+    const won = results[0].status === "fulfilled" ? 0 : 1;
+    expect((results[won] as PromiseFulfilledResult<HostKeyVerdict>).value, host).toEqual({ accepted: true, recorded: true });
+    const error = (results[1 - won] as PromiseRejectedResult).reason as HostKeyMismatchError;
+    expect(error, host).toBeInstanceOf(HostKeyMismatchError);
+    expect(error, host).toMatchObject({ host, fingerprint: keys[1 - won]!.fingerprint, file: ours });
+    expect(lines[error.line - 1], host).toBe(`${host} ${keys[won]!.pubLine}`);
+    winners.push(`${host} ${keys[won]!.pubLine}`);
+  }
+  // One line per host, nothing else: the refused keys were never written, the winners only once.
+  expect(lines.filter(Boolean).sort()).toEqual(winners.sort());
 }
 
 describe("HostKeyTrust with a pin", () => {
@@ -296,12 +329,25 @@ describe("HostKeyTrust with policy 'accept-new'", () => {
     expect(warnings).toHaveLength(1);
   });
 
-  it("rejects concurrent first connections that offer a different key than the one recorded first", async () => {
+  it("trusts exactly one of two keys offered by concurrent first connections: the one recorded first", async () => {
     const t = trust("accept-new");
-    const results = await Promise.allSettled([t.verify("web", 22, ed25519.blob), t.verify("web", 22, ed25519Other.blob)]);
-    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected"]);
-    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(HostKeyMismatchError);
-    expect(await readFile(ours, "utf8")).toBe(`web ${ed25519.pubLine}\n`);
+    await expectOneKeyPerHost((host, key) => t.verify(host, 22, key.blob));
+  });
+
+  it("trusts exactly one key per host when two processes race their first connections to it", async () => {
+    // Two HostKeyTrust on one file share no memory, as two ssh-mcp servers (two MCP clients) on one data dir.
+    const [first, second] = [trust("accept-new"), trust("accept-new")];
+    await expectOneKeyPerHost((host, key) => (key === ed25519 ? first : second).verify(host, 22, key.blob));
+  });
+
+  it("appends nothing while another process holds the known_hosts lock, and names the holder", async () => {
+    const error = await withFileLock(ours, { timeoutMs: 5_000, staleMs: 30_000 }, () =>
+      rejection(trust("accept-new", { lockTimeoutMs: 200 }).verify("web", 22, ed25519.blob)),
+    );
+    expect(error).toBeInstanceOf(HostStoreLockError);
+    expect(error).toMatchObject({ file: ours, holderPid: process.pid });
+    expect(await exists(ours)).toBe(false);
+    expect(warnings).toEqual([]);
   });
 
   it("adds a newline first when our file does not end with one", async () => {

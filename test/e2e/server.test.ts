@@ -1,10 +1,11 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SERVER_PATH, startServer, type TestServer } from "../support/mcp.js";
+import { rawServer } from "../support/raw-server.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 
 const REPO = join(import.meta.dirname, "..", "..");
@@ -187,30 +188,6 @@ describe("sessions and exec", () => {
 });
 
 describe("shutdown", () => {
-  /** Spawn the server, speak raw JSON-RPC over stdio, and return the child and a way to await replies. */
-  function rawServer(home: string) {
-    const child = spawn(process.execPath, [SERVER_PATH], { env: { PATH: process.env.PATH!, HOME: home }, stdio: ["pipe", "pipe", "pipe"] });
-    let buffered = "";
-    const waiting = new Map<number, (msg: unknown) => void>();
-    child.stdout.on("data", (c: Buffer) => {
-      buffered += c.toString();
-      let nl: number;
-      while ((nl = buffered.indexOf("\n")) >= 0) {
-        const msg = JSON.parse(buffered.slice(0, nl)) as { id?: number };
-        buffered = buffered.slice(nl + 1);
-        if (msg.id !== undefined) waiting.get(msg.id)?.(msg);
-      }
-    });
-    let next = 1;
-    const request = (method: string, params: unknown) =>
-      new Promise<any>((resolve) => {
-        const id = next++;
-        waiting.set(id, resolve);
-        child.stdin.write(JSON.stringify({ jsonrpc: "2.0", id, method, params }) + "\n");
-      });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    return { child, request, exited };
-  }
 
   async function openSession(home: string) {
     const raw = rawServer(home);

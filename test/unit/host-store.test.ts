@@ -489,19 +489,20 @@ describe.runIf(POSIX)("permissions", () => {
   });
 });
 
-describe.runIf(POSIX)("files and directories others could have written", () => {
-  const operations: Array<[string, (store: HostStore) => Promise<unknown>]> = [
-    ["list", (s) => s.list()],
-    ["get", (s) => s.get("web")],
-    ["add", (s) => s.add({ host_id: "new", host: "h", username: "u" })],
-    ["edit", (s) => s.edit("web", { port: 2222 })],
-    ["remove", (s) => s.remove("web")],
-  ];
+/** Every store operation, each of which must refuse a file it cannot trust and change nothing. */
+const STORE_OPERATIONS: Array<[string, (store: HostStore) => Promise<unknown>]> = [
+  ["list", (s) => s.list()],
+  ["get", (s) => s.get("web")],
+  ["add", (s) => s.add({ host_id: "new", host: "h", username: "u" })],
+  ["edit", (s) => s.edit("web", { port: 2222 })],
+  ["remove", (s) => s.remove("web")],
+];
 
+describe.runIf(POSIX)("files and directories others could have written", () => {
   /** Every operation fails with UnsafePathError naming `path` and `fix`, and nothing under `watched` changes. */
   async function expectRefused(path: string, fix: string, watched: string[] = [dir]): Promise<void> {
     const before = await describeTree(watched);
-    for (const [name, run] of operations) {
+    for (const [name, run] of STORE_OPERATIONS) {
       const error = await run(makeStore()).catch((e: unknown) => e);
       expect(error, name).toBeInstanceOf(UnsafePathError);
       expect((error as UnsafePathError).path, name).toBe(path);
@@ -662,16 +663,9 @@ describe("a corrupt hosts.json", () => {
     ],
     ["has an unknown field", '{"hosts": [{"host_id": "a", "host": "h", "port": 22, "username": "u", "pasword": "x"}]}'],
   ];
-  const operations: Array<[string, (store: HostStore) => Promise<unknown>]> = [
-    ["list", (s) => s.list()],
-    ["get", (s) => s.get("web")],
-    ["add", (s) => s.add({ host_id: "new", host: "h", username: "u" })],
-    ["edit", (s) => s.edit("web", { port: 2222 })],
-    ["remove", (s) => s.remove("web")],
-  ];
 
   describe.each(contents)("that %s", (_name, text) => {
-    it.each(operations)("makes %s throw HostsFileError and stays byte-for-byte unchanged", async (_op, run) => {
+    it.each(STORE_OPERATIONS)("makes %s throw HostsFileError and stays byte-for-byte unchanged", async (_op, run) => {
       await writeHostsFile(text);
       const before = await snapshot();
       const error = await run(makeStore()).catch((e: unknown) => e);

@@ -104,7 +104,7 @@ export function initScript(readyToken: string, firstId: string): string {
 
 /** One command: a single short line, since the shell reads it from a pipe a byte at a time. */
 export function commandScript(id: string, command: string, nextId: string): string {
-  return `__mcp_cmd=${shellQuote(command)}; __mcp_eval; __mcp_end $? ${id} ${nextId}\n`;
+  return `__mcp_cmd=${shellQuote(command)}; __mcp_eval; __mcp_end "$?" ${id} ${nextId}\n`;
 }
 
 /**

@@ -36,7 +36,7 @@ const ACCOUNTS: Array<{ id: string; shell: LoginShell; files: Record<string, str
     files: { ".bash_profile": `shopt -s expand_aliases\n${SHADOW_POSIX}${SHADOW_EVAL}\ntrap 'builtin printf "ERR-TRAP\\n"' ERR\nPROMPT_COMMAND='echo prompt'\n` },
   },
   { id: "bash-xtrace", shell: "bash", files: { ".bash_profile": "set -x\nset -o pipefail\n" } },
-  { id: "bash-strict", shell: "bash", files: { ".bash_profile": "set -u\nset -o noclobber\n" } },
+  { id: "bash-strict", shell: "bash", files: { ".bash_profile": "set -u\nset -o noclobber\nset -f\nIFS=0123456789\n" } },
   {
     id: "zsh-shadows",
     shell: "zsh",
@@ -124,9 +124,10 @@ describe("traps, tracing and strict options", () => {
     expect((await run("set +x; printf abc")).output).toMatch(/^\++ set \+x\nabc$/);
   });
 
-  it("keeps working under set -u and noclobber, which our lines never trip (bash)", async () => {
+  it("keeps working under set -u, noclobber, noglob and an IFS of digits, which our lines never trip (bash)", async () => {
     const run = await session("bash-strict");
     expect((await run("printf abc")).output).toBe("abc");
+    expect(await run("(exit 130)")).toEqual({ exitCode: 130, output: "" });
     const error = await run("sleep 3103", 500).catch((e: unknown) => e);
     expect((error as CommandTimeoutError).sessionKept).toBe(true);
     expect((await run("printf '%s' \"${UNSET_BUT_DEFAULTED:-fine}\"")).output).toBe("fine");

@@ -6,7 +6,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { bareSsh2Sink, latency, outputScaling, sessionScaling } from "./figures.mjs";
 import { buildRows, header, notes, table } from "./report.mjs";
-import { startSshd } from "./sshd.mjs";
+import { startSshd } from "../test/support/servers.mjs";
 import { MB, now } from "./stats.mjs";
 
 // Sized so the whole run stays well under 3 minutes on 2 cores.
@@ -30,7 +30,7 @@ const SESSION_COUNTS = [1, 10, 100];
 async function main() {
   const started = now();
   const load = loadavg()[0];
-  const sshd = await startSshd();
+  const sshd = await startSshd({ bench: true });
   let figures;
   try {
     const lat = await latency(sshd, N);

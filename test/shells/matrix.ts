@@ -3,7 +3,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandCancelledError, CommandTimeoutError } from "../../src/lib.js";
-import { startDropbear, type TestDropbear } from "../support/dropbear.js";
+import { startDropbear, type TestDropbear } from "../support/servers.mjs";
 import { testRuntime, type TestRuntime } from "../support/runtime.js";
 import { createShellAccounts, LOGIN_SHELLS, type ShellAccount } from "../support/shell-accounts.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";

@@ -64,9 +64,8 @@ function sessionFunctions(run: string, flag: string): string {
  * Sent once, after the login scripts ran. It starts with an empty line: a login script that
  * reads a line (a `read` asking a question) gets that, as if Enter was pressed, and not ours.
  * No `set -m`: job control without a terminal is an error in zsh (fatal there) and makes
- * bash print job notices into results. The ready line
- * carries the shell's pid, which the interrupt script needs; then comes the header of the
- * first command (no jobs yet).
+ * bash print job notices into results. The ready line carries the shell's pid, which the
+ * interrupt script needs; then comes the header of the first command (no jobs yet).
  *
  * ksh93 has no dynamic `local`, so there the trap checks that a function other than
  * `__mcp_end` is running (`.sh.fun`): `return` outside a function would end the shell.
@@ -79,7 +78,7 @@ export function initScript(readyToken: string, firstId: string): string {
     "case ${KSH_VERSION-} in",
     "*93*)",
     sessionFunctions("\\command", "__mcp_in=1"),
-    abort("case ${.sh.fun-} in ''|__mcp_end) ;; *) case ${__mcp_in-} in 1) return 130;; esac;; esac"),
+    abort(`case \${.sh.fun-} in ''|__mcp_end) ;; *) ${ABORT_IF_RUNNING};; esac`),
     ";;",
     "*MIRBSD*)", // mksh: `local` is an alias of typeset there, so quoting it would lose it
     sessionFunctions("\\command", "\\typeset __mcp_in=1"),
@@ -163,6 +162,12 @@ function sidecar(script: string): string {
   return `\\exec /bin/sh -c ${shellQuote(script)}`;
 }
 
+/** A side-channel script that acts on the shell's descendants (see DESCENDANTS), then runs `body`. */
+function onDescendants(shellPid: number, keepJobs: number[], sameSession: boolean, body: string[]): string {
+  const settings = `S=${shellPid}; KEEP=${shellQuote(keepJobs.join(" "))}; SAME_SESSION=${sameSession ? 1 : ""}`;
+  return sidecar([settings, LIST_PROCESSES, DESCENDANTS, ...body].join("\n"));
+}
+
 /**
  * Interrupt the running command, as Ctrl-C in a terminal would, and more surely:
  * 1. ask the shell to drop the rest of the command's text (the abort signal, repeated until
@@ -175,22 +180,17 @@ function sidecar(script: string): string {
  *    the next abort signal reaches it) is stopped as well.
  */
 export function interruptScript(shellPid: number, keepJobs: number[]): string {
-  return sidecar(
-    [
-      `S=${shellPid}; KEEP=${shellQuote(keepJobs.join(" "))}; SAME_SESSION=`,
-      LIST_PROCESSES,
-      DESCENDANTS,
-      SIGNAL_TARGETS,
-      `( while kill -s ${ABORT_SIGNAL} $S 2>/dev/null; do sleep 0.01; done ) & asking=$!`,
-      "signal INT || signal TERM || signal KILL",
-      // Until the shell answers, whatever the command still starts is stopped too: INT, then
-      // KILL if it is still there next time round.
-      `( prev=; while :; do t=$(targets); for p in $t; do case " $prev " in *" $p "*) kill -s KILL $p;; *) kill -s INT $p;; esac; done 2>/dev/null; prev=$t; sleep 0.05; done ) & reaping=$!`,
-      "while read -r _; do :; done",
-      "kill $asking $reaping 2>/dev/null",
-      "exit 0",
-    ].join("\n"),
-  );
+  return onDescendants(shellPid, keepJobs, false, [
+    SIGNAL_TARGETS,
+    `( while kill -s ${ABORT_SIGNAL} $S 2>/dev/null; do sleep 0.01; done ) & asking=$!`,
+    "signal INT || signal TERM || signal KILL",
+    // Until the shell answers, whatever the command still starts is stopped too: INT, then
+    // KILL if it is still there next time round.
+    `( prev=; while :; do t=$(targets); for p in $t; do case " $prev " in *" $p "*) kill -s KILL $p;; *) kill -s INT $p;; esac; done 2>/dev/null; prev=$t; sleep 0.05; done ) & reaping=$!`,
+    "while read -r _; do :; done",
+    "kill $asking $reaping 2>/dev/null",
+    "exit 0",
+  ]);
 }
 
 /**
@@ -198,16 +198,7 @@ export function interruptScript(shellPid: number, keepJobs: number[]): string {
  * closed session leaves nothing running but what was started with nohup or setsid.
  */
 export function hangupScript(shellPid: number): string {
-  return sidecar(
-    [
-      `S=${shellPid}; KEEP=; SAME_SESSION=1`,
-      LIST_PROCESSES,
-      DESCENDANTS,
-      "t=$(targets)",
-      "kill -s HUP $t $S 2>/dev/null",
-      "exit 0",
-    ].join("\n"),
-  );
+  return onDescendants(shellPid, [], true, ["t=$(targets)", "kill -s HUP $t $S 2>/dev/null", "exit 0"]);
 }
 
 /** Ends a shell that did not come back after an interrupt. */

@@ -91,8 +91,9 @@ export class CommandStream {
   private readBody(data: Buffer): Buffer {
     const at = data.indexOf(this.end);
     if (at < 0) {
-      // Hold back what could be the start of a token split across chunks.
-      const hold = Math.min(data.length, this.end.length - 1);
+      // Hold back only what could be the start of a token split across chunks, so output
+      // reaches a caller who reads while the command runs.
+      const hold = tokenPrefixAtEnd(data, this.end);
       if (data.length > hold) this.onOutput(data.subarray(0, data.length - hold));
       this.pending = Buffer.from(data.subarray(data.length - hold));
       return Buffer.alloc(0);
@@ -112,6 +113,16 @@ export class CommandStream {
     this.remainder = data.subarray(nl + 1);
     this.state = "done";
   }
+}
+
+/** Length of the longest end of `data` that is a proper start of `token` (0 if none). */
+export function tokenPrefixAtEnd(data: Buffer, token: Buffer): number {
+  const from = Math.max(0, data.length - (token.length - 1));
+  for (let i = data.indexOf(token[0]!, from); i >= 0; i = data.indexOf(token[0]!, i + 1)) {
+    const n = data.length - i;
+    if (data.compare(token, 0, n, i) === 0) return n;
+  }
+  return 0;
 }
 
 /** How much of the header to keep while waiting for its token: room for thousands of job ids. */

@@ -34,6 +34,18 @@ describe("CommandStream", () => {
     }
   });
 
+  it("hands on output at once while the command runs, holding back only what could start the end token", () => {
+    const out: Buffer[] = [];
+    const stream = new CommandStream(tokens, (c) => out.push(Buffer.from(c)));
+    stream.push(Buffer.from(`${tokens.jobs}\nline-1\n`));
+    expect(Buffer.concat(out).toString()).toBe("line-1\n");
+    stream.push(Buffer.from(`line-2\n${tokens.end.slice(0, 9)}`));
+    expect(Buffer.concat(out).toString()).toBe("line-1\nline-2\n");
+    // It was not the token after all.
+    stream.push(Buffer.from("x\n"));
+    expect(Buffer.concat(out).toString()).toBe(`line-1\nline-2\n${tokens.end.slice(0, 9)}x\n`);
+  });
+
   it("reads the exit status and the background job ids from the header", () => {
     const { stream, output } = feed([frame("x\n", 42, "123\n[1]  + 456 running    sleep 9\n")]);
     expect(stream.exitCode).toBe(42);

@@ -142,12 +142,20 @@ END {
 }'
 }`;
 
-/** Signal the targets, then give them up to a second to go; true (status 0) if none are left. */
-const SIGNAL_TARGETS = `signal() {
-  t=$(targets); [ -n "$t" ] || return 0
+/**
+ * Signal the targets, then give them up to a second to go; true (status 0) if none are left.
+ * A zombie has gone: an orphan's zombie stays until init reaps it, which some containers' init never does.
+ * Those signalled before are signalled again: one that ignored INT may have lost its parent
+ * meanwhile (\`sh -c 'sleep 9 & sleep 9'\`), and an orphan is no longer anyone's descendant.
+ */
+const SIGNAL_TARGETS = `zombie() {
+  case $(cat /proc/$1/stat 2>/dev/null) in *") Z "*) return 0;; esac; return 1
+}
+signal() {
+  t="$t $(targets)"; case $t in *[0-9]*) ;; *) return 0;; esac
   kill -s "$1" $t 2>/dev/null
   i=0; while [ $i -lt 20 ]; do
-    alive=; for p in $t; do kill -0 $p 2>/dev/null && alive=1; done
+    alive=; for p in $t; do kill -0 $p 2>/dev/null && ! zombie $p && alive=1; done
     [ -z "$alive" ] && return 0
     sleep 0.05; i=$((i + 1))
   done

@@ -14,6 +14,8 @@ export interface Config {
   strictHostKeys: StrictHostKeyChecking;
   idleTimeoutMs: number;
   execTimeoutMs: number;
+  /** How long exec and read-output wait before handing back a command that is still running. */
+  execYieldMs: number;
   maxOutputBytes: number;
   connectTimeoutMs: number;
   keepaliveIntervalMs: number;
@@ -29,7 +31,10 @@ export interface Config {
 /** Defaults, documented in the README. */
 export const DEFAULTS = {
   idleTimeoutMs: 2 * 60 * 60 * 1000,
-  execTimeoutMs: 60_000,
+  // Commands no longer block the client past execYieldMs, so the hard limit can be generous.
+  execTimeoutMs: 30 * 60 * 1000,
+  // Well under the 60 s after which MCP clients commonly give up on a call.
+  execYieldMs: 30_000,
   maxOutputBytes: 64 * 1024,
   connectTimeoutMs: 20_000,
   keepaliveIntervalMs: 5_000,
@@ -59,6 +64,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, home: string = 
     strictHostKeys: strictHostKeys(env.SSH_MCP_STRICT_HOST_KEYS),
     idleTimeoutMs: positiveInt(env, "SSH_MCP_IDLE_TIMEOUT_MS", DEFAULTS.idleTimeoutMs),
     execTimeoutMs: positiveInt(env, "SSH_MCP_EXEC_TIMEOUT_MS", DEFAULTS.execTimeoutMs),
+    execYieldMs: positiveInt(env, "SSH_MCP_EXEC_YIELD_MS", DEFAULTS.execYieldMs, 0),
     maxOutputBytes: positiveInt(env, "SSH_MCP_MAX_OUTPUT_BYTES", DEFAULTS.maxOutputBytes, 256),
     connectTimeoutMs: positiveInt(env, "SSH_MCP_CONNECT_TIMEOUT_MS", DEFAULTS.connectTimeoutMs),
     keepaliveIntervalMs: positiveInt(env, "SSH_MCP_KEEPALIVE_INTERVAL_MS", DEFAULTS.keepaliveIntervalMs),

@@ -33,6 +33,7 @@ export function createRuntime(config: Config, log: (message: string) => void = (
     },
     idleTimeoutMs: config.idleTimeoutMs,
     execTimeoutMs: config.execTimeoutMs,
+    yieldMs: config.execYieldMs,
     maxOutputBytes: config.maxOutputBytes,
     maxCommandBytes: MAX_COMMAND_BYTES,
     maxSessions: config.maxSessions,

@@ -12,7 +12,7 @@ export interface ServerDeps {
   log: (message: string) => void;
 }
 
-/** The MCP server with all eight tools, and the cleanup that closes every SSH connection. */
+/** The MCP server with all its tools, and the cleanup that closes every SSH connection. */
 export function createServer(deps: ServerDeps): { server: McpServer; cleanup: () => Promise<void> } {
   const server = new McpServer(
     { name: "ssh-mcp", version: deps.version },
@@ -20,7 +20,9 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
       instructions:
         "Persistent SSH shells on saved hosts. list-hosts shows the hosts (add-host saves one); start-session opens a shell on one; " +
         "exec runs commands in it, and the working directory, variables and background jobs persist between calls; close-session ends it. " +
-        "Commands get no stdin: pass flags such as -y instead of answering prompts.",
+        "Commands get no stdin: pass flags such as -y instead of answering prompts. " +
+        "A long command comes back still running after yield_ms: call read-output until it is done, interrupt if it is stuck; " +
+        "work that must outlive the session goes in the background with a log file (nohup cmd > log 2>&1 &).",
     },
   );
   registerHostTools(server, deps.store, deps.log);

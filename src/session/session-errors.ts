@@ -1,4 +1,5 @@
 import { SshMcpError, listSome } from "../errors.js";
+import { briefCommand, formatDuration, type CommandReport } from "./command.js";
 
 /** No live session has this id. */
 export class SessionNotFoundError extends SshMcpError {
@@ -91,3 +92,41 @@ export class SessionEndedError extends SshMcpError {
 
 /** The remote login shell did not answer like a POSIX shell. */
 export class ShellStartError extends SshMcpError {}
+
+/** A command is still running in the session; nothing new was sent. */
+export class SessionBusyError extends SshMcpError {
+  constructor(
+    readonly sessionId: string,
+    readonly command: string,
+    readonly elapsedMs: number,
+  ) {
+    super(
+      `Session '${sessionId}' is still running ${briefCommand(command)} (for ${formatDuration(elapsedMs)}), so nothing was run. ` +
+        `Call read-output to wait for it and see its output, interrupt to stop it, or use another session (start-session) to work alongside it.`,
+    );
+  }
+}
+
+/**
+ * The previous command ended while nobody was reading it, and its ending had not been reported:
+ * this error reports it (once), and nothing new was run, so a failed build never goes unseen.
+ */
+export class UnreadEndingError extends SshMcpError {
+  constructor(
+    readonly sessionId: string,
+    readonly report: CommandReport,
+    reportText: string,
+  ) {
+    super(
+      `Nothing was run: the previous command in session '${sessionId}', ${briefCommand(report.command)}, ended while nobody was reading it. ` +
+        `Its result follows; send your command again to run it.\n${reportText}`,
+    );
+  }
+}
+
+/** A caller stopped waiting for output; the command itself was left running and its output unread. */
+export class WaitCancelledError extends SshMcpError {
+  constructor() {
+    super("The wait for output was cancelled; the command keeps running and its output stays unread.");
+  }
+}

@@ -1,15 +1,21 @@
 import { v4 as uuidv4 } from "uuid";
 import { ConcurrencyLimit } from "../concurrency-limit.js";
+import { SerialQueue } from "../serial-queue.js";
 import { DEFAULTS, MAX_TIMER_MS } from "../config.js";
 import type { HostConfig } from "../hosts/host-config.js";
 import type { ConnectOptions } from "../ssh/connect.js";
 import { connectWithJumps } from "../ssh/proxy-jump.js";
+import type { Command, CommandReport } from "./command.js";
+import { describeReport, resultOf } from "./command-report.js";
+import { watchProgress, type Progress } from "./progress.js";
 import { ShellSession, type CommandResult } from "./shell-session.js";
 import {
   DuplicateSessionError,
   InvalidCommandError,
   SessionNotFoundError,
   TooManySessionsError,
+  UnreadEndingError,
+  WaitCancelledError,
 } from "./session-errors.js";
 
 /** Where the manager finds saved hosts (a HostStore, or anything that resolves ids the same way). */
@@ -23,6 +29,8 @@ export interface SessionManagerOptions {
   connect: ConnectOptions;
   idleTimeoutMs: number;
   execTimeoutMs: number;
+  /** How long run() and readOutput() wait for a command to end before handing back (default 30 s). */
+  yieldMs?: number;
   maxOutputBytes: number;
   maxCommandBytes: number;
   /** Live sessions at once, counting those connecting (default 50). */
@@ -40,6 +48,8 @@ export interface SessionInfo {
   target: string;
   startedAt: string;
   lastUsedAt: string;
+  /** The command still running there, if any, and for how long. */
+  running?: { command: string; forMs: number };
 }
 
 /** Per-call options of exec. */
@@ -48,12 +58,33 @@ export interface ExecOptions {
   signal?: AbortSignal;
 }
 
+/** Per-call options of run: exec's, plus when to hand back and where progress goes. */
+export interface RunOptions extends WaitOptions {
+  timeoutMs?: number;
+  /** Hand back after this many milliseconds if the command is still running (default: the yieldMs option). */
+  yieldMs?: number;
+}
+
+/** How long readOutput waits, and where progress goes meanwhile. */
+export interface WaitOptions {
+  /** For run, aborting interrupts the command; for readOutput it only stops the wait. */
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
 interface Entry {
   info: Omit<SessionInfo, "lastUsedAt">;
   lastUsed: number;
   shell: ShellSession;
   idleTimer?: NodeJS.Timeout;
-  busy: number;
+  /** Library exec calls, in turn. */
+  queue: SerialQueue;
+}
+
+/** Why a session ended, and the command it took with it if nobody has seen that yet. */
+interface Ended {
+  reason: string;
+  unread?: Command;
 }
 
 const ENDED_MEMORY = 256;
@@ -66,13 +97,16 @@ export class SessionManager {
   private readonly sessions = new Map<string, Entry>();
   private readonly starting = new Set<string>();
   /** Why recently ended sessions ended, so a late exec can say more than "not found". */
-  private readonly ended = new Map<string, string>();
+  private readonly ended = new Map<string, Ended>();
 
   private readonly maxSessions: number;
   /** Connection attempts in progress; each holds a socket (more through jump hosts) until it connects or times out. */
   private readonly connecting: ConcurrencyLimit;
 
+  private readonly yieldMs: number;
+
   constructor(private readonly options: SessionManagerOptions) {
+    this.yieldMs = options.yieldMs ?? DEFAULTS.execYieldMs;
     this.maxSessions = options.maxSessions ?? DEFAULTS.maxSessions;
     this.connecting = new ConcurrencyLimit(options.maxConnecting ?? DEFAULTS.maxConnecting);
   }
@@ -98,7 +132,7 @@ export class SessionManager {
         info: { sessionId: id, hostId: host.host_id, target: `${host.username}@${host.host}:${host.port}`, startedAt: new Date(now).toISOString() },
         lastUsed: now,
         shell,
-        busy: 0,
+        queue: new SerialQueue(),
       };
       this.sessions.set(id, entry);
       this.ended.delete(id);
@@ -131,30 +165,124 @@ export class SessionManager {
     return [...this.sessions.values()].map(describe);
   }
 
-  /** Run a command in a session's shell, after any already queued there. Resolves with any exit code. */
+  /**
+   * Run a command and wait for its end, as the library's execSshCommand does: resolves with any
+   * exit code, rejects with a typed error on timeout, cancel or a lost session. A command already
+   * running in the session is waited for first; if nobody read how it ended, that is dropped.
+   */
   async exec(sessionId: string, command: string, options: ExecOptions = {}): Promise<CommandResult> {
-    this.checkCommand(command);
-    const timeoutMs = options.timeoutMs ?? this.options.execTimeoutMs;
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMER_MS) {
-      throw new InvalidCommandError(
-        `Invalid timeout_ms ${timeoutMs}: give a whole number of milliseconds from 1 to ${MAX_TIMER_MS} (about 24.8 days).`,
-      );
+    const timeoutMs = this.checkCommand(command, options.timeoutMs);
+    // Library calls take turns, so none takes the report of the one before it.
+    return this.entry(sessionId).queue.run(() => this.execNow(sessionId, command, timeoutMs, options.signal));
+  }
+
+  private async execNow(sessionId: string, command: string, timeoutMs: number, signal?: AbortSignal): Promise<CommandResult> {
+    let entry = this.entry(sessionId);
+    for (let earlier = entry.shell.command; earlier?.running; earlier = entry.shell.command) {
+      await earlier.whenEnded();
+      entry = this.entry(sessionId);
     }
-    const entry = this.entry(sessionId);
-    this.touch(entry, +1);
-    try {
-      return await entry.shell.run(command, timeoutMs, options.signal);
-    } finally {
-      this.touch(entry, -1);
+    entry.shell.command?.report();
+    const started = this.startOn(entry, command, timeoutMs);
+    await this.follow(started, Infinity, { signal });
+    return resultOf(started.report(), sessionId);
+  }
+
+  /**
+   * Start a command and wait until it ends or `yieldMs` passes, then report: its ending, or
+   * that it is still running with the output so far (read on with readOutput). Refused at once
+   * while another command runs in the session, or when the last one's ending is unread (the
+   * error reports it).
+   */
+  async run(sessionId: string, command: string, options: RunOptions = {}): Promise<CommandReport> {
+    const timeoutMs = this.checkCommand(command, options.timeoutMs);
+    let entry = this.entry(sessionId);
+    let earlier = entry.shell.command;
+    // One being stopped is gone within seconds: wait for it rather than refuse.
+    while (earlier?.stopping) {
+      await earlier.whenEnded();
+      entry = this.entry(sessionId);
+      earlier = entry.shell.command;
     }
+    if (earlier && !earlier.running) {
+      const report = earlier.report();
+      throw new UnreadEndingError(sessionId, report, describeReport(report, sessionId).text);
+    }
+    const started = this.startOn(entry, command, timeoutMs);
+    await this.follow(started, options.yieldMs ?? this.yieldMs, options);
+    return started.report();
+  }
+
+  /**
+   * What the session's command printed since the last report, once it has ended or `waitMs`
+   * has passed. Undefined when nothing is running and nothing is unread.
+   */
+  async readOutput(sessionId: string, waitMs: number = this.yieldMs, options: WaitOptions = {}): Promise<CommandReport | undefined> {
+    const command = this.unreadOfEnded(sessionId) ?? this.entry(sessionId).shell.command;
+    if (!command) return undefined;
+    await this.watch(command, command.wait(waitMs, options.signal), options.onProgress);
+    if (options.signal?.aborted) throw new WaitCancelledError();
+    return command.report();
+  }
+
+  /**
+   * Stop the session's running command as a timeout does, and report it. Undefined when nothing
+   * is running and nothing is unread; an ended, unread command is reported as it ended.
+   */
+  async interrupt(sessionId: string): Promise<CommandReport | undefined> {
+    const command = this.unreadOfEnded(sessionId) ?? this.entry(sessionId).shell.command;
+    if (!command) return undefined;
+    await command.stop("interrupted", true);
+    return command.report();
   }
 
   /** Resolves with the reason once the session has ended (at once if it already has). */
   waitForEnd(sessionId: string): Promise<string> {
-    const reason = this.ended.get(sessionId);
-    if (reason !== undefined) return Promise.resolve(reason);
+    const ended = this.ended.get(sessionId);
+    if (ended !== undefined) return Promise.resolve(ended.reason);
     const { shell } = this.entry(sessionId);
     return new Promise((resolve) => shell.onEnd(resolve));
+  }
+
+  private startOn(entry: Entry, text: string, timeoutMs: number): Command {
+    const command = entry.shell.start(text, timeoutMs);
+    this.touch(entry);
+    // The idle timer counts from the end of a command, not its start.
+    void command.whenEnded().then(() => this.touch(entry));
+    return command;
+  }
+
+  /** Wait until `command` ends or `ms` pass; aborting `signal` interrupts it and waits for the end. */
+  private async follow(command: Command, ms: number, options: WaitOptions): Promise<void> {
+    const { signal } = options;
+    const onAbort = () => void command.stop("interrupted", true);
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener("abort", onAbort);
+    try {
+      const waited = ms === Infinity ? command.whenEnded() : command.wait(ms);
+      await this.watch(command, waited, options.onProgress);
+      if (signal?.aborted) await command.whenEnded();
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  private async watch(command: Command, waiting: Promise<void>, onProgress?: (progress: Progress) => void): Promise<void> {
+    const stop = onProgress && command.running ? watchProgress(command, onProgress) : undefined;
+    try {
+      await waiting;
+    } finally {
+      stop?.();
+    }
+  }
+
+  /** The command a session took with it when it ended, if nobody has seen that yet. */
+  private unreadOfEnded(sessionId: string): Command | undefined {
+    const ended = this.ended.get(sessionId);
+    if (!ended?.unread || this.sessions.has(sessionId)) return undefined;
+    const { unread } = ended;
+    ended.unread = undefined;
+    return unread;
   }
 
   /** Close a session and its connection. */
@@ -169,11 +297,17 @@ export class SessionManager {
 
   private entry(sessionId: string): Entry {
     const entry = this.sessions.get(sessionId);
-    if (!entry) throw new SessionNotFoundError(sessionId, [...this.sessions.keys()], this.ended.get(sessionId));
+    if (!entry) throw new SessionNotFoundError(sessionId, [...this.sessions.keys()], this.ended.get(sessionId)?.reason);
     return entry;
   }
 
-  private checkCommand(command: string): void {
+  /** Refuse a command no shell can take; returns the timeout to use. */
+  private checkCommand(command: string, timeoutMs = this.options.execTimeoutMs): number {
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMER_MS) {
+      throw new InvalidCommandError(
+        `Invalid timeout_ms ${timeoutMs}: give a whole number of milliseconds from 1 to ${MAX_TIMER_MS} (about 24.8 days).`,
+      );
+    }
     if (typeof command !== "string" || command.trim() === "") {
       throw new InvalidCommandError("The command is empty. Give a shell command to run, such as 'ls -la'.");
     }
@@ -187,11 +321,11 @@ export class SessionManager {
           `Split it up, or copy large content over in several smaller commands.`,
       );
     }
+    return timeoutMs;
   }
 
-  // Called at the start and end of every exec: the hot path, so no new timers or dates here.
-  private touch(entry: Entry, delta: number): void {
-    entry.busy += delta;
+  // Called at the start and end of every command: the hot path, so no new timers or dates here.
+  private touch(entry: Entry): void {
     entry.lastUsed = Date.now();
     entry.idleTimer?.refresh();
   }
@@ -200,7 +334,7 @@ export class SessionManager {
     const ms = this.options.idleTimeoutMs;
     entry.idleTimer = setTimeout(() => {
       // A long command is not idleness: look again a full period after it ends.
-      if (entry.busy > 0) return entry.idleTimer?.refresh();
+      if (entry.shell.command?.running) return entry.idleTimer?.refresh();
       void entry.shell.close(`it was idle for ${ms} ms (SSH_MCP_IDLE_TIMEOUT_MS)`);
     }, ms);
     entry.idleTimer.unref();
@@ -209,12 +343,16 @@ export class SessionManager {
   private forget(id: string, entry: Entry, reason: string): void {
     clearTimeout(entry.idleTimer);
     if (this.sessions.get(id) === entry) this.sessions.delete(id);
-    this.ended.set(id, reason);
+    const unread = entry.shell.command;
+    this.ended.set(id, unread ? { reason, unread } : { reason });
     if (this.ended.size > ENDED_MEMORY) this.ended.delete(this.ended.keys().next().value!);
     this.options.log?.(`session ${id} ended: ${reason}`);
   }
 }
 
 function describe(entry: Entry): SessionInfo {
-  return { ...entry.info, lastUsedAt: new Date(entry.lastUsed).toISOString() };
+  const info: SessionInfo = { ...entry.info, lastUsedAt: new Date(entry.lastUsed).toISOString() };
+  const command = entry.shell.command;
+  if (command?.running) info.running = { command: command.text, forMs: command.elapsedMs() };
+  return info;
 }

@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { Client, ClientChannel } from "ssh2";
-import { SerialQueue } from "../serial-queue.js";
-import { CappedOutput } from "./capped-output.js";
+import { Command } from "./command.js";
 import { CommandStream } from "./command-stream.js";
 import { commandScript, commandTokens, hangupScript, initScript, interruptScript, killShellScript } from "./shell-script.js";
-import { CommandCancelledError, CommandTimeoutError, SessionEndedError, ShellStartError } from "./session-errors.js";
+import { SessionBusyError, SessionEndedError, ShellStartError } from "./session-errors.js";
 
 /** Limits one shell works within. */
 export interface ShellOptions {
@@ -30,14 +29,16 @@ export interface CommandResult {
   output: string;
 }
 
-/** A command's parser and output buffer, made before the command is sent (see commandScript). */
+/** A command's parser, made before the command is sent (see commandScript), and where its output goes. */
 interface Prepared {
   id: string;
   stream: CommandStream;
-  output: CappedOutput;
+  sink: { command?: Command };
 }
 
-interface Running {
+/** The command whose output the shell is printing now. */
+interface Active {
+  command: Command;
   stream: CommandStream;
   /** Called once, when the command's end token arrives. */
   answered: () => void;
@@ -54,8 +55,9 @@ interface Sidecar {
  * Commands run one at a time in that shell, so cwd, variables and jobs carry over.
  */
 export class ShellSession {
-  private readonly queue = new SerialQueue();
-  private running: Running | undefined;
+  private active: Active | undefined;
+  /** The latest command, kept until its ending has been reported. */
+  private last: Command | undefined;
   private endReason: string | undefined;
   /** Set while we stop the shell ourselves, so the end is reported as our doing. */
   private stopping: string | undefined;
@@ -96,7 +98,7 @@ export class ShellSession {
     );
     channel.stderr.resume(); // the shell's own stderr carries nothing we need; commands' stderr is merged
     const readyToken = `__MCP_${randomId()}_R`;
-    const first = prepare(options.maxOutputBytes);
+    const first = prepare();
     const ready = await waitForReady(channel, initScript(readyToken, first.id), readyToken, options.startTimeoutMs, (chunk) =>
       first.stream.push(chunk),
     );
@@ -115,9 +117,28 @@ export class ShellSession {
     this.endListeners.push(listener);
   }
 
-  /** Run one command after those already queued; rejects with a typed error on timeout, cancel or a dying shell. */
-  run(command: string, timeoutMs: number, signal?: AbortSignal): Promise<CommandResult> {
-    return this.queue.run(() => this.runNow(command, timeoutMs, signal));
+  /** The latest command while it runs, or after it ended until a report carried its ending. */
+  get command(): Command | undefined {
+    return this.last && !this.last.reported ? this.last : undefined;
+  }
+
+  /**
+   * Send a command to the shell and return it running. The caller makes sure the session is
+   * free (see `command`); a running command here is refused.
+   */
+  start(text: string, timeoutMs: number): Command {
+    if (!this.alive) throw this.endedError("");
+    if (this.last?.running) throw new SessionBusyError(this.options.sessionId, this.last.text, this.last.elapsedMs());
+    const { id, stream, sink } = this.next;
+    this.next = prepare();
+    let answered!: () => void;
+    const shellAnswered = new Promise<void>((resolve) => (answered = resolve));
+    const command = new Command(text, timeoutMs, this.options.maxOutputBytes, () => this.stop(stream, shellAnswered));
+    sink.command = command;
+    this.last = command;
+    this.active = { command, stream, answered };
+    this.channel.write(commandScript(id, text, this.next.id));
+    return command;
   }
 
   /**
@@ -132,75 +153,30 @@ export class ShellSession {
     this.end(reason);
   }
 
-  private runNow(command: string, timeoutMs: number, signal?: AbortSignal): Promise<CommandResult> {
-    if (!this.alive) return Promise.reject(this.endedError(""));
-    if (signal?.aborted) return Promise.reject(new CommandCancelledError(""));
-    const { id, stream, output } = this.next;
-    this.next = prepare(this.options.maxOutputBytes);
-
-    return new Promise<CommandResult>((resolve, reject) => {
-      let interrupted: "timeout" | "cancel" | undefined;
-      /** Resolves true once an interrupt is over and the shell answered, false if it never did. */
-      let interruption: Promise<boolean> | undefined;
-      let markAnswered!: () => void;
-      const shellAnswered = new Promise<void>((r) => (markAnswered = r));
-      let settled = false;
-      const settle = (error?: Error) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        const at = this.endListeners.indexOf(onEnded);
-        if (at >= 0) this.endListeners.splice(at, 1);
-        if (this.running?.stream === stream) this.running = undefined;
-        if (error) reject(error);
-        else if (interrupted === "timeout") reject(new CommandTimeoutError(timeoutMs, output.text(), true));
-        else if (interrupted === "cancel") reject(new CommandCancelledError(output.text()));
-        else resolve({ exitCode: stream.exitCode ?? -1, output: output.text() });
-      };
-      const onEnded = () => {
-        stream.flush();
-        settle(this.endedError(output.text()));
-      };
-      const interrupt = (kind: "timeout" | "cancel") => {
-        if (interrupted || stream.done) return;
-        interrupted = kind;
-        interruption = this.interrupt(stream, shellAnswered);
-        void interruption.then(async (answered) => {
-          if (answered) return settle();
-          this.stopping = "the shell did not answer after a command was interrupted, so it was stopped";
-          settle(kind === "timeout" ? new CommandTimeoutError(timeoutMs, output.text(), false) : new CommandCancelledError(output.text(), false));
-          await this.openSidecar(killShellScript(this.shellPid))
-            .then((side) => side.closed)
-            .catch(() => undefined);
-          this.end(this.stopping);
-        });
-      };
-      const onAbort = () => interrupt("cancel");
-      const timer = setTimeout(() => interrupt("timeout"), timeoutMs);
-      signal?.addEventListener("abort", onAbort);
-      this.endListeners.push(onEnded);
-      this.running = {
-        stream,
-        answered: () => {
-          this.running = undefined;
-          markAnswered();
-          // After an interrupt, the result waits until the interrupt script has stopped.
-          if (!interruption) settle();
-        },
-      };
-      this.channel.write(commandScript(id, command, this.next.id));
-    });
+  private onData(chunk: Buffer): void {
+    const active = this.active;
+    // Between commands, output is the next command's header, or late output of a background job.
+    if (!active) return void this.next.stream.push(chunk);
+    if (!active.stream.push(chunk)) return;
+    const rest = active.stream.remainder;
+    this.active = undefined;
+    active.answered();
+    active.command.exited(active.stream.exitCode ?? -1);
+    if (rest.length) this.next.stream.push(rest);
   }
 
-  private onData(chunk: Buffer): void {
-    const run = this.running;
-    // Between commands, output is the next command's header, or late output of a background job.
-    if (!run) return void this.next.stream.push(chunk);
-    if (!run.stream.push(chunk)) return;
-    const rest = run.stream.remainder;
-    run.answered();
-    if (rest.length) this.next.stream.push(rest);
+  /**
+   * Stop the running command (see Command.stop). Resolves true once the shell answered; if it
+   * never does, the session is closed and this resolves false.
+   */
+  private async stop(stream: CommandStream, shellAnswered: Promise<void>): Promise<boolean> {
+    if (await this.interrupt(stream, shellAnswered)) return true;
+    this.stopping = "the shell did not answer after a command was interrupted, so it was stopped";
+    void this.openSidecar(killShellScript(this.shellPid))
+      .then((side) => side.closed)
+      .catch(() => undefined)
+      .then(() => this.end(this.stopping!));
+    return false;
   }
 
   /**
@@ -245,6 +221,12 @@ export class ShellSession {
     this.endReason = this.stopping ?? reason;
     this.channel.close();
     this.client.end();
+    if (this.active) {
+      // Output held back in case it began a token: no token is coming now.
+      this.active.stream.flush();
+      this.active = undefined;
+    }
+    this.last?.sessionEnded(this.endReason);
     for (const listener of [...this.endListeners]) listener(this.endReason);
   }
 }
@@ -253,10 +235,10 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-function prepare(maxOutputBytes: number): Prepared {
+function prepare(): Prepared {
   const id = randomId();
-  const output = new CappedOutput(maxOutputBytes);
-  return { id, output, stream: new CommandStream(commandTokens(id), (chunk) => output.push(chunk)) };
+  const sink: Prepared["sink"] = {};
+  return { id, sink, stream: new CommandStream(commandTokens(id), (chunk) => sink.command?.push(chunk)) };
 }
 
 /**

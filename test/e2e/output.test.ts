@@ -88,7 +88,7 @@ describe("cancellation", () => {
     for (let i = 0; i < 100 && !(await running()); i++) await new Promise((r) => setTimeout(r, 50));
     controller.abort();
     expect(await call).toBeInstanceOf(Error);
-    // The next call on the session queues behind the interrupted one, so it returning proves the shell is free.
+    // The next call waits for the interrupt to finish (it never queues behind a running command), so its answer proves the shell is free.
     expect(await srv.ok("exec", { session_id: id, command: "echo free" })).toBe("free\n");
     expect(await promisify(execFile)("pgrep", ["-f", "sleep 30[8]"]).then(() => "running", () => "stopped")).toBe("stopped");
   });

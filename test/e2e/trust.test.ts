@@ -453,7 +453,7 @@ describe("tool annotations", () => {
     const hints = Object.fromEntries(tools.map((t) => [t.name, t.annotations ?? {}]));
 
     expect(Object.keys(hints).sort()).toEqual(
-      ["add-host", "close-session", "edit-host", "exec", "list-hosts", "list-sessions", "remove-host", "start-session"],
+      ["add-host", "close-session", "edit-host", "exec", "interrupt", "list-hosts", "list-sessions", "read-output", "remove-host", "start-session"],
     );
     for (const [name, annotations] of Object.entries(hints)) {
       for (const hint of ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] as const) {
@@ -465,6 +465,8 @@ describe("tool annotations", () => {
     expect(hints["exec"]!.readOnlyHint).toBe(false);
     expect(hints["exec"]!.openWorldHint).toBe(true);
     expect(hints["remove-host"]!.destructiveHint).toBe(true);
+    expect(hints["read-output"]!.readOnlyHint).toBe(true);
+    expect(hints["interrupt"]!.destructiveHint).toBe(true);
   });
 });
 

@@ -11,7 +11,7 @@ describe("readConfig", () => {
       userKnownHostsFile: "/home/u/.ssh/known_hosts",
       homeDir: "/home/u",
     });
-    expect(DEFAULTS).toMatchObject({ execTimeoutMs: 60_000, idleTimeoutMs: 7_200_000, maxOutputBytes: 65_536 });
+    expect(DEFAULTS).toMatchObject({ execTimeoutMs: 30 * 60_000, execYieldMs: 30_000, idleTimeoutMs: 7_200_000, maxOutputBytes: 65_536 });
     expect(DEFAULTS).toMatchObject({ maxSessions: 50, maxConnecting: 10 });
   });
 

@@ -4,16 +4,19 @@ import { boundedString, wholeNumber } from "../../bounded-schemas.js";
 import { MAX_COMMAND_BYTES, MAX_TIMER_MS } from "../../config.js";
 import { MAX_LENGTH } from "../../hosts/host-fields.js";
 import { MAX_SESSION_ID_LENGTH, type SessionInfo, type SessionManager } from "../../session/session-manager.js";
+import { briefCommand, formatDuration } from "../../session/command.js";
+import { commandOutputSchema, commandResult, idleResult, progressSender } from "../command-result.js";
 import { safely, textResult } from "../tool-result.js";
 import { toolInput } from "./tool-input.js";
 
 const sessionId = boundedString(MAX_SESSION_ID_LENGTH);
 
 function describeSession(s: SessionInfo): string {
-  return `${s.sessionId}\t${s.hostId}\t${s.target}\tstarted ${s.startedAt}\tlast used ${s.lastUsedAt}`;
+  const running = s.running ? `\trunning ${briefCommand(s.running.command)} for ${formatDuration(s.running.forMs)}` : "";
+  return `${s.sessionId}\t${s.hostId}\t${s.target}\tstarted ${s.startedAt}\tlast used ${s.lastUsedAt}${running}`;
 }
 
-/** start-session, list-sessions, exec, close-session. */
+/** start-session, list-sessions, exec, read-output, interrupt, close-session. */
 export function registerSessionTools(server: McpServer, sessions: SessionManager, log: (m: string) => void): void {
   server.registerTool(
     "start-session",
@@ -38,11 +41,18 @@ export function registerSessionTools(server: McpServer, sessions: SessionManager
     "list-sessions",
     {
       title: "List SSH sessions",
-      description: "List live sessions: id, host id, user@host:port, when started and last used.",
+      description: "List live sessions: id, host id, user@host:port, when started and last used, and any command still running.",
       inputSchema: toolInput({}),
       outputSchema: {
         sessions: z.array(
-          z.object({ sessionId: z.string(), hostId: z.string(), target: z.string(), startedAt: z.string(), lastUsedAt: z.string() }),
+          z.object({
+            sessionId: z.string(),
+            hostId: z.string(),
+            target: z.string(),
+            startedAt: z.string(),
+            lastUsedAt: z.string(),
+            running: z.object({ command: z.string(), forMs: z.number() }).optional(),
+          }),
         ),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
@@ -59,26 +69,73 @@ export function registerSessionTools(server: McpServer, sessions: SessionManager
     {
       title: "Run command",
       description:
-        "Run a shell command in a session and return its output (stdout and stderr together). stdin is empty, so nothing waits for input. " +
-        "A non-zero exit status is returned as an error with the status and output. Long output keeps its head and tail. " +
-        "Commands in one session run one at a time; use timeout_ms for long-running commands or run them in the background.",
+        "Run a shell command in a session (stdout and stderr together; stdin is empty, so pass -y instead of answering prompts). " +
+        "If it ends within yield_ms you get its output; a non-zero exit is an error with the code. If it is still running, you get the output so far " +
+        "and it keeps running: call read-output until it is done, or interrupt to stop it. One command at a time per session; " +
+        "work that must outlive the session belongs in the background with a log file (nohup cmd > log 2>&1 &).",
       inputSchema: toolInput({
         session_id: sessionId.describe("Session id from start-session"),
         // Characters, not bytes: the byte limit is checked before sending, with a message that says how to split.
         command: boundedString(MAX_COMMAND_BYTES).describe("Shell command line; may span several lines"),
         timeout_ms: wholeNumber(1, MAX_TIMER_MS)
           .optional()
-          .describe("Interrupt the command after this many milliseconds (default SSH_MCP_EXEC_TIMEOUT_MS, 60000)"),
+          .describe("Stop the command after this many milliseconds in all (default SSH_MCP_EXEC_TIMEOUT_MS, 30 minutes)"),
+        yield_ms: wholeNumber(0, MAX_TIMER_MS)
+          .optional()
+          .describe("Hand back after this many milliseconds if still running (default SSH_MCP_EXEC_YIELD_MS, 30000)"),
       }),
+      outputSchema: commandOutputSchema,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
-    safely(log, async ({ session_id, command, timeout_ms }, extra) => {
-      const result = await sessions.exec(session_id, command, { timeoutMs: timeout_ms, signal: extra.signal });
-      if (result.exitCode === 0) return textResult(result.output);
-      const text = result.output
-        ? `Command failed with exit code ${result.exitCode}. Output:\n${result.output}`
-        : `Command failed with exit code ${result.exitCode} and printed nothing.`;
-      return { content: [{ type: "text", text }], isError: true };
+    safely(log, async ({ session_id, command, timeout_ms, yield_ms }, extra) => {
+      const report = await sessions.run(session_id, command, {
+        timeoutMs: timeout_ms,
+        yieldMs: yield_ms,
+        signal: extra.signal,
+        onProgress: progressSender(extra),
+      });
+      return commandResult(report, session_id);
+    }),
+  );
+
+  server.registerTool(
+    "read-output",
+    {
+      title: "Read command output",
+      description:
+        "Follow a command that exec handed back while it was still running: waits up to wait_ms for it to end and returns what it printed " +
+        "since the last result. Once it has ended you get its final result (exit code, or the error) exactly once.",
+      inputSchema: toolInput({
+        session_id: sessionId.describe("Session id from start-session"),
+        wait_ms: wholeNumber(0, MAX_TIMER_MS)
+          .optional()
+          .describe("Wait this long for the command to end (default SSH_MCP_EXEC_YIELD_MS, 30000); 0 returns at once"),
+      }),
+      outputSchema: commandOutputSchema,
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    safely(log, async ({ session_id, wait_ms }, extra) => {
+      const report = await sessions.readOutput(session_id, wait_ms, { signal: extra.signal, onProgress: progressSender(extra) });
+      if (!report) return idleResult(session_id, `Nothing is running in session '${session_id}' and there is no unread output.`);
+      return commandResult(report, session_id);
+    }),
+  );
+
+  server.registerTool(
+    "interrupt",
+    {
+      title: "Interrupt command",
+      description:
+        "Stop the command running in a session, as Ctrl-C would but surely (the whole process tree), and return its remaining output. " +
+        "The session keeps its working directory, variables and earlier background jobs.",
+      inputSchema: toolInput({ session_id: sessionId.describe("Session id from start-session") }),
+      outputSchema: commandOutputSchema,
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    },
+    safely(log, async ({ session_id }) => {
+      const report = await sessions.interrupt(session_id);
+      if (!report) return idleResult(session_id, `Nothing was running in session '${session_id}'.`);
+      return commandResult(report, session_id);
     }),
   );
 

@@ -29,10 +29,14 @@ export async function latency(sshd, n) {
     const sid = await server.startSession();
     await runtime.store.add({ host_id: "bench", host: sshd.host, port: sshd.port, username: sshd.user, keyPath: sshd.keyPath });
     const direct = await runtime.sessions.start("bench");
+    // A command handed back and still running, for the cost of polling it with read-output.
+    const busy = await server.startSession();
+    await server.ok("exec", { session_id: busy, command: "sleep 100000", yield_ms: 0 });
     const tokenId = () => `bench${Math.random().toString(16).slice(2)}`;
     const fns = {
       exec: () => server.exec(sid, "true"),
       noop: () => server.ok("list-sessions"),
+      poll: () => server.ok("read-output", { session_id: busy, wait_ms: 0 }),
       shell: () => raw.send(),
       // The session layer without MCP or stdio: SessionManager in this process.
       direct: () => runtime.sessions.exec(direct.sessionId, "true"),
@@ -49,6 +53,7 @@ export async function latency(sshd, n) {
       }
     }
     await runtime.sessions.closeAll();
+    await server.ok("interrupt", { session_id: busy });
 
     progress(`fresh ssh x ${n.freshSsh}`);
     const fresh = summary(await timeRuns(n.freshSsh, () => freshSsh(sshd, "true"), 2));

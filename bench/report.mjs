@@ -19,6 +19,8 @@ export function buildRows({ lat, out, sink, sess }) {
   timed("exec `true`, warm session", lat.exec, `floor ${fmtMs(floor)} = MCP no-op p50 + ssh2 shell p50`, "≤ 1.5× floor",
     verdict(lat.exec.p50 <= 1.5 * floor, times(lat.exec.p50, floor)));
   timed("floor: MCP no-op round trip (list-sessions)", lat.noop, "—");
+  timed("read-output poll of a running command (`wait_ms: 0`)", lat.poll, `MCP no-op p50 ${fmtMs(lat.noop.p50)}`, "≤ 1.5× MCP no-op",
+    verdict(lat.poll.p50 <= 1.5 * lat.noop.p50, times(lat.poll.p50, lat.noop.p50)));
   timed("floor: bare ssh2 shell round trip (`true` + marker)", lat.shell, "—");
   if (lat.wrapped) {
     timed("diagnostic: bare ssh2 shell carrying ssh-mcp's per-command wrapper", lat.wrapped,

@@ -12,6 +12,7 @@ import { ShellSession, type CommandResult } from "./shell-session.js";
 import {
   DuplicateSessionError,
   InvalidCommandError,
+  SessionEndedError,
   SessionNotFoundError,
   TooManySessionsError,
   UnreadEndingError,
@@ -196,6 +197,8 @@ export class SessionManager {
    */
   async run(sessionId: string, command: string, options: RunOptions = {}): Promise<CommandReport> {
     const timeoutMs = this.checkCommand(command, options.timeoutMs);
+    const lost = this.unreadOfEnded(sessionId)?.report();
+    if (lost) throw new SessionEndedError(sessionId, lost.reason ?? "it ended", lost.output);
     let entry = this.entry(sessionId);
     let earlier = entry.shell.command;
     // One being stopped is gone within seconds: wait for it rather than refuse.

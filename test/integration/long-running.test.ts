@@ -2,7 +2,7 @@
 // stops; against a real sshd.
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SessionBusyError, SessionNotFoundError, UnreadEndingError } from "../../src/lib.js";
+import { SessionBusyError, SessionEndedError, SessionNotFoundError, UnreadEndingError } from "../../src/lib.js";
 import type { CommandReport } from "../../src/session/command.js";
 import { testRuntime, type TestRuntime } from "../support/runtime.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
@@ -164,6 +164,17 @@ describe("the session around a long command", () => {
     expect(report!.status).toBe("session_ended");
     expect(first.output + report!.output).toBe("before\n");
     expect(report!.reason).toMatch(/killed by signal/);
+    await expect(rt.sessions.readOutput(id, 0)).rejects.toBeInstanceOf(SessionNotFoundError);
+  });
+
+  it("reports it to the next exec instead, with the output before it, and runs nothing", async () => {
+    const id = await session();
+    const first = await rt.sessions.run(id, "echo before; sleep 0.5; kill -KILL $$", { yieldMs: 0 });
+    await rt.sessions.waitForEnd(id);
+    const error = await rt.sessions.run(id, "echo after").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionEndedError);
+    expect((error as Error).message).toMatch(/killed by signal/);
+    expect(first.output + (error as SessionEndedError).output).toBe("before\n");
     await expect(rt.sessions.readOutput(id, 0)).rejects.toBeInstanceOf(SessionNotFoundError);
   });
 

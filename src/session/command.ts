@@ -139,7 +139,8 @@ export class Command {
    * `signal` aborts. Nothing is taken: call report() for that.
    */
   wait(ms: number, signal?: AbortSignal): Promise<void> {
-    if (!this.running || signal?.aborted) return Promise.resolve();
+    // No timer for a zero wait: even setTimeout(0) costs a millisecond, which polling pays every call.
+    if (!this.running || ms <= 0 || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);

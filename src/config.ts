@@ -78,8 +78,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, home: string = 
 
 function strictHostKeys(value: string | undefined): StrictHostKeyChecking {
   if (value === undefined || value === "") return "accept-new";
-  if (value === "accept-new" || value === "yes" || value === "no") return value;
-  throw new ConfigError(`SSH_MCP_STRICT_HOST_KEYS='${value}' is not valid: use accept-new (the default), yes or no.`);
+  if (value === "accept-new" || value === "yes" || value === "no" || value === "ask") return value;
+  throw new ConfigError(`SSH_MCP_STRICT_HOST_KEYS='${value}' is not valid: use accept-new (the default), ask, yes or no.`);
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1, max = MAX_TIMER_MS): number {

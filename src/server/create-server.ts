@@ -1,6 +1,8 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { HostStore } from "../hosts/host-store.js";
 import type { SessionManager } from "../session/session-manager.js";
+import type { HostKeyTrust } from "../ssh/host-key-trust.js";
+import { hostKeyConfirmer } from "./elicitation.js";
 import { registerHostTools } from "./tools/host-tools.js";
 import { registerSessionTools } from "./tools/session-tools.js";
 
@@ -8,6 +10,8 @@ import { registerSessionTools } from "./tools/session-tools.js";
 export interface ServerDeps {
   store: HostStore;
   sessions: SessionManager;
+  /** Asks the client's person about new host keys under SSH_MCP_STRICT_HOST_KEYS=ask. */
+  trust?: HostKeyTrust;
   version: string;
   log: (message: string) => void;
 }
@@ -26,6 +30,7 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
     },
   );
   registerHostTools(server, deps.store, deps.log);
-  registerSessionTools(server, deps.sessions, deps.log);
+  registerSessionTools(server, deps.sessions, deps.store, deps.log);
+  deps.trust?.askWith(hostKeyConfirmer(server.server));
   return { server, cleanup: () => deps.sessions.closeAll() };
 }

@@ -4,6 +4,8 @@ import { SerialQueue } from "../serial-queue.js";
 import { DEFAULTS, MAX_TIMER_MS } from "../config.js";
 import type { HostConfig } from "../hosts/host-config.js";
 import type { ConnectOptions } from "../ssh/connect.js";
+import type { Client } from "ssh2";
+import { refused, secretToAsk, type SecretAsker } from "../ssh/ask-secret.js";
 import { connectWithJumps } from "../ssh/proxy-jump.js";
 import type { Command, CommandReport } from "./command.js";
 import { describeReport, resultOf } from "./command-report.js";
@@ -51,6 +53,12 @@ export interface SessionInfo {
   lastUsedAt: string;
   /** The command still running there, if any, and for how long. */
   running?: { command: string; forMs: number };
+}
+
+/** Per-call options of start. */
+export interface StartOptions {
+  /** Asks a person for a password or passphrase the host needs and lacks (see SecretAsker). */
+  askSecret?: SecretAsker;
 }
 
 /** Per-call options of exec. */
@@ -112,8 +120,11 @@ export class SessionManager {
     this.connecting = new ConcurrencyLimit(options.maxConnecting ?? DEFAULTS.maxConnecting);
   }
 
-  /** Connect to a saved host and open a shell; the id is a fresh UUID unless one is given. */
-  async start(hostId: string, sessionId?: string): Promise<SessionInfo> {
+  /**
+   * Connect to a saved host and open a shell; the id is a fresh UUID unless one is given. With
+   * `askSecret`, a password or key passphrase the host needs but lacks is asked of a person.
+   */
+  async start(hostId: string, sessionId?: string, options: StartOptions = {}): Promise<SessionInfo> {
     const id = sessionId ?? uuidv4();
     if (!SESSION_ID.test(id)) {
       throw new InvalidCommandError(
@@ -127,7 +138,7 @@ export class SessionManager {
     this.starting.add(id); // before any await, so two concurrent starts cannot both take the id
     try {
       const host = await this.options.hosts.get(hostId);
-      const shell = await this.connecting.run(() => this.open(host, id));
+      const shell = await this.connecting.run(() => this.open(host, id, options.askSecret));
       const now = Date.now();
       const entry: Entry = {
         info: { sessionId: id, hostId: host.host_id, target: `${host.username}@${host.host}:${host.port}`, startedAt: new Date(now).toISOString() },
@@ -147,8 +158,8 @@ export class SessionManager {
   }
 
   /** An SSH connection to `host` (through its jump hosts) with a shell on it. */
-  private async open(host: HostConfig, id: string): Promise<ShellSession> {
-    const client = await connectWithJumps(host, (jumpId) => this.options.hosts.get(jumpId), this.options.connect);
+  private async open(host: HostConfig, id: string, ask?: SecretAsker): Promise<ShellSession> {
+    const client = await this.connect(host, ask);
     try {
       return await ShellSession.open(client, {
         sessionId: id,
@@ -158,6 +169,28 @@ export class SessionManager {
     } catch (error) {
       client.end();
       throw error;
+    }
+  }
+
+  /** Connect; if a secret a person could type is missing or refused, ask once and try again with it. */
+  private async connect(host: HostConfig, ask?: SecretAsker): Promise<Client> {
+    const lookup = (jumpId: string) => this.options.hosts.get(jumpId);
+    try {
+      return await connectWithJumps(host, lookup, this.options.connect);
+    } catch (error) {
+      const secret = ask && secretToAsk(host, error);
+      if (!secret) throw error;
+      const request = { secret, hostId: host.host_id, target: `${host.username}@${host.host}:${host.port}`, keyPath: host.keyPath };
+      const answer = await ask(request);
+      const client = await connectWithJumps(
+        secret === "password" ? { ...host, password: answer.secret } : host,
+        lookup,
+        secret === "passphrase" ? { ...this.options.connect, keyPassphrase: answer.secret } : this.options.connect,
+      ).catch((retryError: unknown) => {
+        throw refused(request, retryError);
+      });
+      await answer.worked();
+      return client;
     }
   }
 

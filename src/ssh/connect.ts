@@ -4,7 +4,7 @@ import ssh2, { type ConnectConfig } from "ssh2";
 import type { HostConfig } from "../hosts/host-config.js";
 import { KeyFileError, keyFilePath, readPrivateKeyFile } from "../hosts/key-file.js";
 import { SshMcpError } from "../errors.js";
-import type { HostKeyTrust } from "./host-key-trust.js";
+import { ASK_TIMEOUT_MS, type HostKeyTrust } from "./host-key-trust.js";
 import { AuthenticationError, ConnectionError, CredentialsError } from "./connect-errors.js";
 
 // ssh2 is CommonJS; Node only guarantees its default export to ESM importers.
@@ -51,7 +51,8 @@ export async function connect(host: HostConfig, options: ConnectOptions, sock?: 
     host: host.host,
     port: host.port,
     username: host.username,
-    readyTimeout: options.connectTimeoutMs,
+    // Under `ask` the handshake waits while a person looks at a new host's key.
+    readyTimeout: options.connectTimeoutMs + (options.trust.asks ? ASK_TIMEOUT_MS : 0),
     keepaliveInterval: options.keepaliveIntervalMs,
     keepaliveCountMax: options.keepaliveCountMax,
     algorithms: { serverHostKey: serverHostKey as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] },
@@ -110,7 +111,7 @@ async function authConfig(host: HostConfig, options: ConnectOptions): Promise<Au
     const key = await readKey(host.keyPath, homeDir);
     const parsed = utils.parseKey(key, options.keyPassphrase);
     if (parsed instanceof Error) {
-      throw keyError(host.keyPath, keyFilePath(host.keyPath, homeDir), parsed, options.keyPassphrase !== undefined);
+      throw keyError(host.host_id, host.keyPath, keyFilePath(host.keyPath, homeDir), parsed, options.keyPassphrase !== undefined);
     }
     auth.privateKey = key;
     if (options.keyPassphrase !== undefined) auth.passphrase = options.keyPassphrase;
@@ -124,6 +125,8 @@ async function authConfig(host: HostConfig, options: ConnectOptions): Promise<Au
       throw new CredentialsError(
         `Host '${host.host_id}' has no password or keyPath, so ssh-agent is used, but SSH_AUTH_SOCK is not set for ssh-mcp. ` +
           `Start ssh-agent and pass SSH_AUTH_SOCK in the server's environment, or give the host a keyPath or password with edit-host.`,
+        undefined,
+        { hostId: host.host_id, secret: "password" },
       );
     }
     auth.agent = options.agentSocket;
@@ -150,15 +153,18 @@ async function readKey(keyPath: string, homeDir: string): Promise<Buffer> {
   }
 }
 
-function keyError(given: string, path: string, error: Error, hadPassphrase: boolean): CredentialsError {
+function keyError(hostId: string, given: string, path: string, error: Error, hadPassphrase: boolean): CredentialsError {
   const where = `Key file ${given}${given === path ? "" : ` (${path})`}`;
+  const missing = { hostId, secret: "passphrase" as const };
   if (/encrypted/i.test(error.message) && !hadPassphrase) {
-    return new CredentialsError(`${where} is encrypted. Set SSH_MCP_KEY_PASSPHRASE in the server's environment to unlock it.`, {
-      cause: error,
-    });
+    return new CredentialsError(
+      `${where} is encrypted. Set SSH_MCP_KEY_PASSPHRASE in the server's environment to unlock it, or load the key into ssh-agent.`,
+      { cause: error },
+      missing,
+    );
   }
   if (hadPassphrase && /passphrase|decrypt/i.test(error.message)) {
-    return new CredentialsError(`${where} could not be unlocked with SSH_MCP_KEY_PASSPHRASE: wrong passphrase?`, { cause: error });
+    return new CredentialsError(`${where} could not be unlocked with SSH_MCP_KEY_PASSPHRASE: wrong passphrase?`, { cause: error }, missing);
   }
   return new CredentialsError(`${where} is not a private key ssh-mcp can use (${error.message}).`, { cause: error });
 }
@@ -172,6 +178,7 @@ function describeFailure(host: HostConfig, auth: AuthConfig, error: unknown): Ss
     return new AuthenticationError(
       `Authentication failed for ${target} (tried: ${tried}). Check the username and credentials with edit-host.`,
       { cause: err },
+      { hostId: host.host_id, triedPassword: auth.password !== undefined },
     );
   }
   if (err.level === "client-timeout") {

@@ -54,13 +54,26 @@ export class HostKeyMismatchError extends HostKeyError {
   }
 }
 
-/** Strict checking ("yes") met a host that no known_hosts file mentions. */
+/** Why an unknown host was refused: strict checking, the person said no, or nobody could be asked. */
+export type UnknownHostRefusal = "yes" | "declined" | "nobody-to-ask";
+
+const REFUSED_BECAUSE: Record<UnknownHostRefusal, string> = {
+  yes: "SSH_MCP_STRICT_HOST_KEYS=yes refuses unknown hosts",
+  declined: "you declined to trust its key",
+  "nobody-to-ask":
+    "SSH_MCP_STRICT_HOST_KEYS=ask needs a person to confirm a new key, and this MCP client cannot ask (it does not support form elicitation)",
+};
+
+/** Strict checking ("yes", or "ask" without a yes) met a host that no known_hosts file mentions. */
 export class UnknownHostKeyError extends HostKeyError {
-  constructor(details: OfferedKey) {
+  constructor(
+    details: OfferedKey,
+    readonly refusal: UnknownHostRefusal = "yes",
+  ) {
     const { host, port, keyType, fingerprint } = details;
     super(
       details,
-      `Host ${knownHostName(host, port)} is not known and SSH_MCP_STRICT_HOST_KEYS=yes refuses unknown hosts. ` +
+      `Host ${knownHostName(host, port)} is not known and ${REFUSED_BECAUSE[refusal]}. ` +
         `It offered ${keyType} ${fingerprint}. ` +
         `If that is the right key, pin it with edit-host hostKey="${fingerprint}" or add it to ~/.ssh-mcp/known_hosts ` +
         `(or run with SSH_MCP_STRICT_HOST_KEYS=accept-new).`,

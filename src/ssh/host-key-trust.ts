@@ -21,8 +21,22 @@ import {
   type KnownHostEntry,
 } from "./known-hosts.js";
 
-/** OpenSSH's StrictHostKeyChecking values that make sense without a prompt. */
-export type StrictHostKeyChecking = "accept-new" | "yes" | "no";
+/** OpenSSH's StrictHostKeyChecking values; `ask` asks a person about each new host (see NewKeyConfirmer). */
+export type StrictHostKeyChecking = "accept-new" | "yes" | "no" | "ask";
+
+/** A host key offered by a host no known_hosts file mentions. */
+export interface NewHostKey {
+  host: string;
+  port: number;
+  keyType: string;
+  fingerprint: string;
+}
+
+/** How long a person has to answer about a new host key (the SSH handshake waits meanwhile). */
+export const ASK_TIMEOUT_MS = 90_000;
+
+/** Asks a person whether to trust a new host's key: true to trust it; undefined when nobody can be asked. */
+export type NewKeyConfirmer = (key: NewHostKey) => Promise<boolean | undefined>;
 
 /** Where known keys live and how strictly to treat unknown hosts. */
 export interface HostKeyTrustOptions {
@@ -35,6 +49,8 @@ export interface HostKeyTrustOptions {
   warn?: (message: string) => void;
   /** How long recording a new host waits for another process's lock on knownHostsFile; default 10 s. */
   lockTimeoutMs?: number;
+  /** Under policy `ask`: who to ask (set later with askWith when it only exists later, like an MCP client). */
+  confirmNewKey?: NewKeyConfirmer;
 }
 
 // An append holds the lock for milliseconds; a lock this old was left by a process that crashed.
@@ -50,7 +66,17 @@ export class HostKeyTrust {
   private readonly appends = new SerialQueue();
 
   constructor(options: HostKeyTrustOptions) {
-    this.options = options;
+    this.options = { ...options };
+  }
+
+  /** True under policy `ask`: a handshake may wait for a person (up to ASK_TIMEOUT_MS). */
+  get asks(): boolean {
+    return this.options.policy === "ask";
+  }
+
+  /** Under policy `ask`, ask `confirm` about new hosts from now on. */
+  askWith(confirm: NewKeyConfirmer): void {
+    this.options.confirmNewKey = confirm;
   }
 
   /** Key types recorded for host:port in any known_hosts file (our file first), de-duplicated; ignores pins and @revoked/@cert-authority lines. */
@@ -80,7 +106,12 @@ export class HostKeyTrust {
     if (this.options.policy === "no") return { accepted: true, recorded: false };
 
     if (this.isKnown(entries, host, port, keyBlob)) return { accepted: true, recorded: false };
-    if (this.options.policy === "yes") throw new UnknownHostKeyError(offered);
+    if (this.options.policy === "yes") throw new UnknownHostKeyError(offered, "yes");
+    if (this.options.policy === "ask") {
+      // As OpenSSH's `ask`: only a person's yes trusts a new key; no one to ask is a no.
+      const answer = await this.options.confirmNewKey?.(offered);
+      if (answer !== true) throw new UnknownHostKeyError(offered, answer === false ? "declined" : "nobody-to-ask");
+    }
     return this.appends.run(() => this.recordNew(host, port, keyBlob));
   }
 

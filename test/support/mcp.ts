@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 
 export const SERVER_PATH = join(import.meta.dirname, "..", "..", "build", "index.js");
 
@@ -28,13 +29,22 @@ export interface TestServer {
 }
 
 /** Start the built server with a fresh HOME (or the given one) and connect a client to it. */
-export async function startServer(options: { env?: Record<string, string>; home?: string } = {}): Promise<TestServer> {
+export async function startServer(
+  options: {
+    env?: Record<string, string>;
+    home?: string;
+    /** What the client says it can do (e.g. elicitation), and handlers to set before it connects. */
+    capabilities?: ClientCapabilities;
+    setup?: (client: Client) => void;
+  } = {},
+): Promise<TestServer> {
   const home = options.home ?? mkdtempSync(join(tmpdir(), "ssh-mcp-home-"));
   const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, ...options.env };
   const transport = new StdioClientTransport({ command: process.execPath, args: [SERVER_PATH], env, stderr: "pipe" });
   let stderr = "";
   transport.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
-  const client = new Client({ name: "ssh-mcp-tests", version: "0.0.0" });
+  const client = new Client({ name: "ssh-mcp-tests", version: "0.0.0" }, { capabilities: options.capabilities ?? {} });
+  options.setup?.(client);
   await client.connect(transport);
   const call = async (name: string, args: Record<string, unknown> = {}): Promise<ToolCall> => {
     const result = await client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 });

@@ -5,6 +5,8 @@ import { MAX_COMMAND_BYTES, MAX_TIMER_MS } from "../../config.js";
 import { MAX_LENGTH } from "../../hosts/host-fields.js";
 import { MAX_SESSION_ID_LENGTH, type SessionInfo, type SessionManager } from "../../session/session-manager.js";
 import { briefCommand, formatDuration } from "../../session/command.js";
+import type { HostStore } from "../../hosts/host-store.js";
+import { secretAsker } from "../elicitation.js";
 import { commandOutputSchema, commandResult, idleResult, progressSender } from "../command-result.js";
 import { safely, textResult } from "../tool-result.js";
 import { toolInput } from "./tool-input.js";
@@ -17,13 +19,14 @@ function describeSession(s: SessionInfo): string {
 }
 
 /** start-session, list-sessions, exec, read-output, interrupt, close-session. */
-export function registerSessionTools(server: McpServer, sessions: SessionManager, log: (m: string) => void): void {
+export function registerSessionTools(server: McpServer, sessions: SessionManager, store: HostStore, log: (m: string) => void): void {
   server.registerTool(
     "start-session",
     {
       title: "Start SSH session",
       description:
-        "Connect to a saved host and open a persistent shell. Returns the session id to pass to exec. Working directory, environment variables and background jobs persist between exec calls in one session.",
+        "Connect to a saved host and open a persistent shell. Returns the session id to pass to exec. Working directory, environment variables and background jobs persist between exec calls in one session. " +
+        "If the host needs a password that is not stored, the user is asked for it on a local web page (never ask the user to type it into the chat).",
       inputSchema: toolInput({
         host_id: boundedString(MAX_LENGTH.host_id).describe("Id of a saved host (see list-hosts)"),
         sessionId: sessionId.optional().describe("Id to give the session; a UUID is generated if omitted"),
@@ -32,7 +35,8 @@ export function registerSessionTools(server: McpServer, sessions: SessionManager
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     safely(log, async ({ host_id, sessionId }) => {
-      const s = await sessions.start(host_id, sessionId);
+      // A password or passphrase the host lacks is asked of the person, on a page of ours, if the client can open one.
+      const s = await sessions.start(host_id, sessionId, { askSecret: secretAsker(server.server, store, log) });
       return textResult(s.sessionId, { sessionId: s.sessionId, hostId: s.hostId, target: s.target });
     }),
   );

@@ -111,6 +111,24 @@ describe("secrets by URL elicitation", () => {
     expect(r.text + srv.stderr()).not.toContain("not-the-password");
   });
 
+  it("asks for the passphrase of an encrypted key, never offers to store it, and logs in", async () => {
+    const { srv, asked } = await serve({ url: true }, async (params) => {
+      if (params.mode !== "url") return { action: "decline" };
+      const url = params.url;
+      const html = await (await fetch(url)).text();
+      expect(html).toContain("Passphrase");
+      expect(html).not.toContain('name="remember"');
+      setImmediate(() => void typeInPage(url, sshd.passphrase, true));
+      return { action: "accept" };
+    });
+    await srv.ok("add-host", { ...keyHostArgs(sshd, "locked"), keyPath: sshd.encryptedKeyPath });
+    const id = await srv.ok("start-session", { host_id: "locked" });
+    expect(await srv.ok("exec", { session_id: id, command: "echo in" })).toBe("in\n");
+    expect((asked[0] as { message: string }).message).toMatch(/key passphrase/);
+    expect(readFileSync(join(srv.home, ".ssh-mcp", "hosts.json"), "utf8")).not.toContain(sshd.passphrase);
+    expect(srv.stderr()).not.toContain(sshd.passphrase);
+  });
+
   it("explains how to store the password when the person declines or cancels", async () => {
     for (const action of ["decline", "cancel"] as const) {
       const { srv } = await serve({ url: true }, async () => ({ action }));

@@ -26,6 +26,10 @@ export interface Config {
   maxConnecting: number;
   keyPassphrase?: string;
   agentSocket?: string;
+  /** Record every command in dataDir/audit.jsonl (SSH_MCP_AUDIT, on unless "off"). */
+  audit: boolean;
+  /** Size at which the audit log is rotated. */
+  auditMaxBytes: number;
 }
 
 /** Defaults, documented in the README. */
@@ -41,6 +45,7 @@ export const DEFAULTS = {
   keepaliveCountMax: 3,
   maxSessions: 50,
   maxConnecting: 10,
+  auditMaxBytes: 10 * 1024 * 1024,
 } as const;
 
 /** Highest SSH_MCP_MAX_SESSIONS and SSH_MCP_MAX_CONNECTING: past this, file descriptors run out first. */
@@ -73,7 +78,15 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, home: string = 
     maxConnecting: positiveInt(env, "SSH_MCP_MAX_CONNECTING", DEFAULTS.maxConnecting, 1, MAX_COUNT_SETTING),
     keyPassphrase: env.SSH_MCP_KEY_PASSPHRASE,
     agentSocket: env.SSH_AUTH_SOCK || undefined,
+    audit: onOff(env.SSH_MCP_AUDIT),
+    auditMaxBytes: positiveInt(env, "SSH_MCP_AUDIT_MAX_BYTES", DEFAULTS.auditMaxBytes, 1024),
   };
+}
+
+function onOff(value: string | undefined): boolean {
+  if (value === undefined || value === "" || value === "on") return true;
+  if (value === "off") return false;
+  throw new ConfigError(`SSH_MCP_AUDIT='${value}' is not valid: use on (the default) or off.`);
 }
 
 function strictHostKeys(value: string | undefined): StrictHostKeyChecking {

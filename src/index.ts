@@ -22,8 +22,8 @@ async function main(): Promise<void> {
     log("WARNING: SSH_MCP_STRICT_HOST_KEYS=no: host keys are not verified; connections can be intercepted.");
   }
   const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
-  const { store, sessions, trust } = createRuntime(config, log);
-  const { server, cleanup } = createServer({ store, sessions, trust, version, log });
+  const { store, sessions, trust, policies } = createRuntime(config, log);
+  const { server, cleanup } = createServer({ store, sessions, trust, policies, version, log });
   await serveStdio(server, cleanup, log);
 }
 

@@ -1,6 +1,9 @@
 import { join } from "node:path";
 import { MAX_COMMAND_BYTES, type Config } from "./config.js";
+import { AuditLog } from "./audit/audit-log.js";
 import { HostStore } from "./hosts/host-store.js";
+import { Guard } from "./policy/guard.js";
+import { PolicyFile } from "./policy/policy-file.js";
 import { HostKeyTrust } from "./ssh/host-key-trust.js";
 import { SessionManager } from "./session/session-manager.js";
 
@@ -9,6 +12,8 @@ export interface Runtime {
   store: HostStore;
   trust: HostKeyTrust;
   sessions: SessionManager;
+  /** The person's command policy (dataDir/policy.json). */
+  policies: PolicyFile;
 }
 
 /** Build the host store, host-key trust and session manager; knows nothing of MCP. */
@@ -20,7 +25,11 @@ export function createRuntime(config: Config, log: (message: string) => void = (
     policy: config.strictHostKeys,
     warn: log,
   });
+  const policies = new PolicyFile(join(config.dataDir, "policy.json"));
+  const audit = config.audit ? new AuditLog({ file: join(config.dataDir, "audit.jsonl"), maxBytes: config.auditMaxBytes, warn: log }) : undefined;
   const sessions = new SessionManager({
+    guard: new Guard(policies),
+    audit,
     hosts: store,
     connect: {
       trust,
@@ -40,5 +49,5 @@ export function createRuntime(config: Config, log: (message: string) => void = (
     maxConnecting: config.maxConnecting,
     log,
   });
-  return { store, trust, sessions };
+  return { store, trust, sessions, policies };
 }

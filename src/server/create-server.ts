@@ -3,6 +3,7 @@ import type { HostStore } from "../hosts/host-store.js";
 import type { SessionManager } from "../session/session-manager.js";
 import type { HostKeyTrust } from "../ssh/host-key-trust.js";
 import { hostKeyConfirmer } from "./elicitation.js";
+import type { PolicyFile } from "../policy/policy-file.js";
 import { registerHostTools } from "./tools/host-tools.js";
 import { registerSessionTools } from "./tools/session-tools.js";
 
@@ -10,6 +11,8 @@ import { registerSessionTools } from "./tools/session-tools.js";
 export interface ServerDeps {
   store: HostStore;
   sessions: SessionManager;
+  /** The person's command policy, shown by list-hosts. */
+  policies?: PolicyFile;
   /** Asks the client's person about new host keys under SSH_MCP_STRICT_HOST_KEYS=ask. */
   trust?: HostKeyTrust;
   version: string;
@@ -29,7 +32,7 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
         "work that must outlive the session goes in the background with a log file (nohup cmd > log 2>&1 &).",
     },
   );
-  registerHostTools(server, deps.store, deps.log);
+  registerHostTools(server, deps.store, deps.log, deps.policies);
   registerSessionTools(server, deps.sessions, deps.store, deps.log);
   deps.trust?.askWith(hostKeyConfirmer(server.server));
   return { server, cleanup: () => deps.sessions.closeAll() };

@@ -5,6 +5,7 @@ import { SecretPage } from "../elicitation/secret-page.js";
 import { SshMcpError } from "../errors.js";
 import { MAX_LENGTH } from "../hosts/host-fields.js";
 import type { HostStore } from "../hosts/host-store.js";
+import type { Approver } from "../policy/guard.js";
 import type { SecretAsker, SecretRequest } from "../ssh/ask-secret.js";
 import { ASK_TIMEOUT_MS, type NewKeyConfirmer } from "../ssh/host-key-trust.js";
 import { knownHostName } from "../ssh/known-host-name.js";
@@ -93,9 +94,7 @@ export function secretAsker(server: Server, store: HostStore, log: (m: string) =
  */
 export function hostKeyConfirmer(server: Server): NewKeyConfirmer {
   return async (key) => {
-    const modes = server.getClientCapabilities()?.elicitation;
-    // An empty elicitation capability means form mode (the spec's older clients).
-    if (!modes || (!modes.form && modes.url)) return undefined;
+    if (!canAskForm(server)) return undefined;
     const result = await server.request(
       {
         method: "elicitation/create",
@@ -111,5 +110,56 @@ export function hostKeyConfirmer(server: Server): NewKeyConfirmer {
       { timeout: ASK_TIMEOUT_MS },
     );
     return result.action === "accept";
+  };
+}
+
+/** How long the person has to approve a command. */
+const APPROVAL_TIMEOUT_MS = 5 * 60 * 1000;
+
+/** True when the client can show a form (an empty elicitation capability means form, for older clients). */
+function canAskForm(server: Server): boolean {
+  const modes = server.getClientCapabilities()?.elicitation;
+  return !!modes && (!!modes.form || !modes.url);
+}
+
+/**
+ * Asks the person whether to run a command the host's policy holds for approval: approve,
+ * approve similar ones for this session, or decline. Undefined (so: refused) without form elicitation.
+ */
+export function commandApprover(server: Server): Approver {
+  return async (request) => {
+    if (!canAskForm(server)) return undefined;
+    const result = await server.request(
+      {
+        method: "elicitation/create",
+        params: {
+          mode: "form",
+          message:
+            `Run on host '${request.hostId}' (${request.target})${request.sudo ? " with sudo" : ""}:\n\n${request.command}\n\n` +
+            `Asked because: ${request.reason}.`,
+          requestedSchema: {
+            type: "object",
+            properties: {
+              decision: {
+                type: "string",
+                title: "Decision",
+                oneOf: [
+                  { const: "approve", title: "Approve" },
+                  { const: "approve-similar", title: "Approve, and commands starting with the same two words, for this session" },
+                  { const: "decline", title: "Decline" },
+                ],
+                default: "approve",
+              },
+            },
+            required: ["decision"],
+          },
+        },
+      },
+      ElicitResultSchema,
+      { timeout: APPROVAL_TIMEOUT_MS },
+    );
+    if (result.action !== "accept") return "decline";
+    const decision = result.content?.decision;
+    return decision === "approve" ? "once" : decision === "approve-similar" ? "similar" : "decline";
   };
 }

@@ -95,8 +95,12 @@ export class Command {
     return (this.endedAt ?? now) - this.startedAt;
   }
 
+  /** Every byte the command printed, read or not. */
+  totalOutputBytes = 0;
+
   /** Output of the command, in order. */
   push(chunk: Buffer): void {
+    this.totalOutputBytes += chunk.length;
     this.span.push(chunk);
     this.lastLine.push(chunk);
   }
@@ -153,6 +157,12 @@ export class Command {
       signal?.addEventListener("abort", done);
       this.endWaiters.push(done);
     });
+  }
+
+  /** How it ended, without taking any output (for the audit log). */
+  peekEnding(): { status: CommandStatus; exitCode: number | null } {
+    const ending = this.ending;
+    return { status: ending?.status ?? "running", exitCode: ending?.status === "exited" ? ending.exitCode : null };
   }
 
   /** Take the output since the last report; a report of an ended command carries its ending. */

@@ -5,6 +5,8 @@ import { DEFAULTS, MAX_TIMER_MS } from "../config.js";
 import type { HostConfig } from "../hosts/host-config.js";
 import type { ConnectOptions } from "../ssh/connect.js";
 import type { Client } from "ssh2";
+import { MAX_AUDIT_COMMAND_CHARS, type AuditLog } from "../audit/audit-log.js";
+import { CommandRefusedError, type Approver, type Clearance, type Guard } from "../policy/guard.js";
 import { refused, secretToAsk, type SecretAsker } from "../ssh/ask-secret.js";
 import { connectWithJumps } from "../ssh/proxy-jump.js";
 import type { Command, CommandReport } from "./command.js";
@@ -14,6 +16,7 @@ import { ShellSession, type CommandResult } from "./shell-session.js";
 import {
   DuplicateSessionError,
   InvalidCommandError,
+  SessionBusyError,
   SessionEndedError,
   SessionNotFoundError,
   TooManySessionsError,
@@ -41,6 +44,10 @@ export interface SessionManagerOptions {
   /** Sessions connecting at once (default 10); more starts wait their turn. */
   maxConnecting?: number;
   log?: (message: string) => void;
+  /** Applies the person's command policy before anything is sent. */
+  guard?: Guard;
+  /** Where every command is recorded. */
+  audit?: AuditLog;
 }
 
 /** A live session as list-sessions shows it. */
@@ -65,11 +72,15 @@ export interface StartOptions {
 export interface ExecOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Asks a person when the host's policy wants approval. */
+  approve?: Approver;
 }
 
 /** Per-call options of run: exec's, plus when to hand back and where progress goes. */
 export interface RunOptions extends WaitOptions {
   timeoutMs?: number;
+  /** Asks a person when the host's policy wants approval. */
+  approve?: Approver;
   /** Hand back after this many milliseconds if the command is still running (default: the yieldMs option). */
   yieldMs?: number;
 }
@@ -88,6 +99,10 @@ interface Entry {
   idleTimer?: NodeJS.Timeout;
   /** Library exec calls, in turn. */
   queue: SerialQueue;
+  /** Commands the person approved as "similar" for this session (see Guard). */
+  approvedSimilar: Set<string>;
+  /** The host's stored secrets, masked wherever they appear in the audit log. */
+  secrets: string[];
 }
 
 /** Why a session ended, and the command it took with it if nobody has seen that yet. */
@@ -145,6 +160,8 @@ export class SessionManager {
         lastUsed: now,
         shell,
         queue: new SerialQueue(),
+        approvedSimilar: new Set(),
+        secrets: [host.password].filter((secret): secret is string => !!secret),
       };
       this.sessions.set(id, entry);
       this.ended.delete(id);
@@ -207,18 +224,19 @@ export class SessionManager {
   async exec(sessionId: string, command: string, options: ExecOptions = {}): Promise<CommandResult> {
     const timeoutMs = this.checkCommand(command, options.timeoutMs);
     // Library calls take turns, so none takes the report of the one before it.
-    return this.entry(sessionId).queue.run(() => this.execNow(sessionId, command, timeoutMs, options.signal));
+    return this.entry(sessionId).queue.run(() => this.execNow(sessionId, command, timeoutMs, options));
   }
 
-  private async execNow(sessionId: string, command: string, timeoutMs: number, signal?: AbortSignal): Promise<CommandResult> {
+  private async execNow(sessionId: string, command: string, timeoutMs: number, options: ExecOptions): Promise<CommandResult> {
+    const clearance = await this.clear(this.entry(sessionId), command, options.approve);
     let entry = this.entry(sessionId);
     for (let earlier = entry.shell.command; earlier?.running; earlier = entry.shell.command) {
       await earlier.whenEnded();
       entry = this.entry(sessionId);
     }
     entry.shell.command?.report();
-    const started = this.startOn(entry, command, timeoutMs);
-    await this.follow(started, Infinity, { signal });
+    const started = this.startOn(entry, command, timeoutMs, clearance);
+    await this.follow(started, Infinity, { signal: options.signal });
     return resultOf(started.report(), sessionId);
   }
 
@@ -232,19 +250,9 @@ export class SessionManager {
     const timeoutMs = this.checkCommand(command, options.timeoutMs);
     const lost = this.unreadOfEnded(sessionId)?.report();
     if (lost) throw new SessionEndedError(sessionId, lost.reason ?? "it ended", lost.output);
-    let entry = this.entry(sessionId);
-    let earlier = entry.shell.command;
-    // One being stopped is gone within seconds: wait for it rather than refuse.
-    while (earlier?.stopping) {
-      await earlier.whenEnded();
-      entry = this.entry(sessionId);
-      earlier = entry.shell.command;
-    }
-    if (earlier && !earlier.running) {
-      const report = earlier.report();
-      throw new UnreadEndingError(sessionId, report, describeReport(report, sessionId).text);
-    }
-    const started = this.startOn(entry, command, timeoutMs);
+    const clearance = await this.clear(await this.free(sessionId), command, options.approve);
+    // Check again: a person may have taken a while to approve.
+    const started = this.startOn(await this.free(sessionId), command, timeoutMs, clearance);
     await this.follow(started, options.yieldMs ?? this.yieldMs, options);
     return started.report();
   }
@@ -280,12 +288,78 @@ export class SessionManager {
     return new Promise((resolve) => shell.onEnd(resolve));
   }
 
-  private startOn(entry: Entry, text: string, timeoutMs: number): Command {
+  /**
+   * The session, once it can take a command: a command being stopped is waited for (it is gone
+   * within seconds); a running one is refused (SessionBusyError); an unread ending is reported.
+   */
+  private async free(sessionId: string): Promise<Entry> {
+    let entry = this.entry(sessionId);
+    let earlier = entry.shell.command;
+    while (earlier?.stopping) {
+      await earlier.whenEnded();
+      entry = this.entry(sessionId);
+      earlier = entry.shell.command;
+    }
+    if (earlier?.running) throw new SessionBusyError(sessionId, earlier.text, earlier.elapsedMs());
+    if (earlier) {
+      const report = earlier.report();
+      throw new UnreadEndingError(sessionId, report, describeReport(report, sessionId).text);
+    }
+    return entry;
+  }
+
+  /** Apply the host's policy (asking the person if it says so); a refusal is logged and thrown. */
+  private async clear(entry: Entry, command: string, approve?: Approver): Promise<Clearance> {
+    const guard = this.options.guard;
+    if (!guard) return UNGUARDED;
+    const { hostId, target, sessionId } = entry.info;
+    try {
+      return await guard.clear({ hostId, target, command, approvedSimilar: entry.approvedSimilar }, approve);
+    } catch (error) {
+      if (error instanceof CommandRefusedError) {
+        void this.options.audit?.append(
+          { time: new Date().toISOString(), hostId, target, sessionId, kind: "exec", ...auditedCommand(command), decision: error.decision, reason: error.reason },
+          entry.secrets,
+        );
+      }
+      throw error;
+    }
+  }
+
+  private startOn(entry: Entry, text: string, timeoutMs: number, clearance: Clearance): Command {
     const command = entry.shell.start(text, timeoutMs);
     this.touch(entry);
     // The idle timer counts from the end of a command, not its start.
-    void command.whenEnded().then(() => this.touch(entry));
+    void command.whenEnded().then(() => {
+      this.touch(entry);
+      this.audit(entry, command, clearance);
+    });
     return command;
+  }
+
+  /** One audit line for a command that ran, written off the caller's path. */
+  private audit(entry: Entry, command: Command, clearance: Clearance): void {
+    const log = this.options.audit;
+    if (!log) return;
+    const { hostId, target, sessionId } = entry.info;
+    const ending = command.peekEnding();
+    void log.append(
+      {
+        time: new Date(command.startedAt).toISOString(),
+        hostId,
+        target,
+        sessionId,
+        kind: "exec",
+        ...auditedCommand(command.text),
+        decision: clearance.decision,
+        ...(clearance.decision === "approved" && { reason: clearance.reason }),
+        status: ending.status,
+        exitStatus: ending.exitCode,
+        durationMs: command.elapsedMs(),
+        outputBytes: command.totalOutputBytes,
+      },
+      entry.secrets,
+    );
   }
 
   /** Wait until `command` ends or `ms` pass; aborting `signal` interrupts it and waits for the end. */
@@ -329,6 +403,9 @@ export class SessionManager {
   /** Close every session (server shutdown). */
   async closeAll(): Promise<void> {
     await Promise.all([...this.sessions.values()].map((entry) => entry.shell.close("the server shut down")));
+    // The audit lines of commands that ended with their sessions are queued by now: write them out.
+    await new Promise((resolve) => setImmediate(resolve));
+    await this.options.audit?.close();
   }
 
   private entry(sessionId: string): Entry {
@@ -384,6 +461,14 @@ export class SessionManager {
     if (this.ended.size > ENDED_MEMORY) this.ended.delete(this.ended.keys().next().value!);
     this.options.log?.(`session ${id} ended: ${reason}`);
   }
+}
+
+const UNGUARDED: Clearance = { decision: "allowed", reason: "no policy" };
+
+/** The command as the audit log keeps it: cut past MAX_AUDIT_COMMAND_CHARS, with its full size. */
+function auditedCommand(text: string): { command: string; commandBytes?: number } {
+  if (text.length <= MAX_AUDIT_COMMAND_CHARS) return { command: text };
+  return { command: text.slice(0, MAX_AUDIT_COMMAND_CHARS), commandBytes: Buffer.byteLength(text) };
 }
 
 function describe(entry: Entry): SessionInfo {

@@ -41,7 +41,9 @@ describe("readConfig", () => {
   });
 
   it.each([
-    ["SSH_MCP_STRICT_HOST_KEYS", "ask", /accept-new \(the default\), yes or no/],
+    ["SSH_MCP_STRICT_HOST_KEYS", "prompt", /accept-new \(the default\), ask, yes or no/],
+    ["SSH_MCP_AUDIT", "false", /SSH_MCP_AUDIT='false' is not valid: use on \(the default\) or off/],
+    ["SSH_MCP_EXEC_YIELD_MS", "-1", /SSH_MCP_EXEC_YIELD_MS='-1'.*from 0/],
     ["SSH_MCP_EXEC_TIMEOUT_MS", "10s", /whole number from 1 to 2147483647/],
     ["SSH_MCP_IDLE_TIMEOUT_MS", "0", /SSH_MCP_IDLE_TIMEOUT_MS='0'/],
     ["SSH_MCP_IDLE_TIMEOUT_MS", "2147483648", /to 2147483647/],

@@ -5,6 +5,8 @@ import { hostFieldSchemas as f } from "../../hosts/host-fields.js";
 import type { HostEdit, HostStore } from "../../hosts/host-store.js";
 import { safely, textResult } from "../tool-result.js";
 import { toolInput } from "./tool-input.js";
+import { describePolicy } from "../../policy/policy.js";
+import type { PolicyFile } from "../../policy/policy-file.js";
 
 const hostFields = {
   host: f.host.describe("Host name or IP address to connect to"),
@@ -33,21 +35,31 @@ function hostDetails(host: HostConfig): string[] {
   return details;
 }
 
-/** One list-hosts line: id and details, tab-separated. */
-function describeHost(host: HostConfig): string {
-  return [host.host_id, ...hostDetails(host)].join("\t");
+/** One list-hosts line: id and details, tab-separated, and the command policy unless it is open. */
+function describeHost(host: HostConfig, policy: string): string {
+  return [host.host_id, ...hostDetails(host), ...(policy === "open" ? [] : [`policy=${policy}`])].join("\t");
+}
+
+/** Each host's effective command policy, in words; "refuse-all" while policy.json is broken. */
+async function policiesOf(hosts: readonly HostConfig[], policies?: PolicyFile): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const host of hosts) {
+    const policy = policies ? await policies.policyFor(host.host_id).then(describePolicy, () => "refuse-all (policy.json is invalid)") : "open";
+    out.set(host.host_id, policy);
+  }
+  return out;
 }
 
 // The text and the structured list each take about this much, and clients refuse messages over 10 MiB.
 const LIST_BUDGET_BYTES = 2 * 1024 * 1024;
 
 /** The first hosts whose list-hosts lines fit LIST_BUDGET_BYTES, and those lines. */
-function withinBudget(all: readonly HostConfig[]): { hosts: HostConfig[]; lines: string[] } {
+function withinBudget(all: readonly HostConfig[], policies: Map<string, string>): { hosts: HostConfig[]; lines: string[] } {
   const hosts: HostConfig[] = [];
   const lines: string[] = [];
   let bytes = 0;
   for (const host of all) {
-    const line = describeHost(host);
+    const line = describeHost(host, policies.get(host.host_id) ?? "open");
     bytes += Buffer.byteLength(line) + 1;
     if (bytes > LIST_BUDGET_BYTES) break;
     hosts.push(host);
@@ -73,7 +85,7 @@ function editNotes(edit: HostEdit): string[] {
 }
 
 /** add-host, list-hosts, edit-host, remove-host. */
-export function registerHostTools(server: McpServer, store: HostStore, log: (m: string) => void): void {
+export function registerHostTools(server: McpServer, store: HostStore, log: (m: string) => void, policies?: PolicyFile): void {
   server.registerTool(
     "add-host",
     {
@@ -103,7 +115,8 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
     "list-hosts",
     {
       title: "List SSH hosts",
-      description: "List saved hosts: id, user@host:port and auth method (never a password). Use it to find a host_id for start-session.",
+      description:
+        "List saved hosts: id, user@host:port, auth method (never a password) and the command policy the person set for it (open unless shown). Use it to find a host_id for start-session.",
       inputSchema: toolInput({}),
       outputSchema: {
         hosts: z.array(
@@ -116,6 +129,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
             hostKeyPinned: z.boolean(),
             agentForward: z.boolean(),
             proxyJump: z.string().optional(),
+            policy: z.string(),
           }),
         ),
         notShown: z.number().optional(),
@@ -124,7 +138,8 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
     },
     safely(log, async () => {
       const all = await store.list();
-      const { hosts, lines } = withinBudget(all);
+      const policyOf = await policiesOf(all, policies);
+      const { hosts, lines } = withinBudget(all, policyOf);
       const notShown = all.length - hosts.length;
       if (notShown) {
         lines.push(
@@ -142,6 +157,7 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
           hostKeyPinned: h.hostKey !== undefined,
           agentForward: h.agentForward === true,
           ...(h.proxyJump !== undefined && { proxyJump: h.proxyJump }),
+          policy: policyOf.get(h.host_id) ?? "open",
         })),
         ...(notShown > 0 && { notShown }),
       });

@@ -6,7 +6,7 @@ import { MAX_LENGTH } from "../../hosts/host-fields.js";
 import { MAX_SESSION_ID_LENGTH, type SessionInfo, type SessionManager } from "../../session/session-manager.js";
 import { briefCommand, formatDuration } from "../../session/command.js";
 import type { HostStore } from "../../hosts/host-store.js";
-import { secretAsker } from "../elicitation.js";
+import { commandApprover, secretAsker } from "../elicitation.js";
 import { commandOutputSchema, commandResult, idleResult, progressSender } from "../command-result.js";
 import { safely, textResult } from "../tool-result.js";
 import { toolInput } from "./tool-input.js";
@@ -93,6 +93,7 @@ export function registerSessionTools(server: McpServer, sessions: SessionManager
     },
     safely(log, async ({ session_id, command, timeout_ms, yield_ms }, extra) => {
       const report = await sessions.run(session_id, command, {
+        approve: commandApprover(server.server),
         timeoutMs: timeout_ms,
         yieldMs: yield_ms,
         signal: extra.signal,

@@ -1,0 +1,124 @@
+import { constants } from "node:fs";
+import { open, rename, stat, type FileHandle } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { withFileLock } from "../hosts/file-lock.js";
+import { ensurePrivateDir } from "../hosts/private-path.js";
+
+/** One line of the audit log: one command or file operation, however it was decided and ended. */
+export interface AuditRecord {
+  time: string;
+  hostId: string;
+  /** user@host:port */
+  target: string;
+  sessionId: string;
+  /** "exec", or the file tool's name. */
+  kind: string;
+  command?: string;
+  /** Bytes of the command, when the text kept here was cut. */
+  commandBytes?: number;
+  path?: string;
+  bytes?: number;
+  decision: "allowed" | "approved" | "declined" | "denied";
+  /** Why, for declined and denied (and which rule allowed or asked). */
+  reason?: string;
+  /** How the command ended: exited, timed_out, interrupted, session_ended; absent when it never ran. */
+  status?: string;
+  exitStatus?: number | null;
+  durationMs?: number;
+  outputBytes?: number;
+}
+
+/** Where the log goes and when it rotates. */
+export interface AuditLogOptions {
+  file: string;
+  /** Rotate once the file reaches this size (default 10 MiB). */
+  maxBytes?: number;
+  warn?: (message: string) => void;
+}
+
+/** Longest command text kept in a line; longer ones are cut, with their full size recorded. */
+export const MAX_AUDIT_COMMAND_CHARS = 64 * 1024;
+const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
+const REOPEN_CHECK_MS = 1000;
+
+/**
+ * An append-only JSON-lines log (~/.ssh-mcp/audit.jsonl, 0600). Each record is one write() of
+ * one line to a file opened O_APPEND, so lines from several server processes never interleave.
+ * At the size limit the file is renamed to audit.<time>.jsonl under a cross-process lock and a
+ * new one begins; a process still holding the old file writes on into the renamed one until it
+ * notices (within a second), so no line is lost, and rotated files are never deleted by us.
+ * Writes are queued off the caller's path: a command's result never waits for its log line.
+ */
+export class AuditLog {
+  private handle: FileHandle | undefined;
+  private ino = -1;
+  private checkedAt = 0;
+  private tail: Promise<void> = Promise.resolve();
+  private readonly maxBytes: number;
+
+  constructor(private readonly options: AuditLogOptions) {
+    this.maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  }
+
+  /** Append a record; `secrets` found in its text are masked. Resolves once it is written. */
+  append(record: AuditRecord, secrets: readonly string[] = []): Promise<void> {
+    const line = Buffer.from(mask(JSON.stringify(record), secrets) + "\n");
+    this.tail = this.tail.then(() => this.write(line)).catch((error: unknown) =>
+      this.options.warn?.(`could not write the audit log ${this.options.file}: ${(error as Error).message}`),
+    );
+    return this.tail;
+  }
+
+  /** Wait for queued lines, then close the file. */
+  async close(): Promise<void> {
+    await this.tail;
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
+  }
+
+  private async write(line: Buffer): Promise<void> {
+    const handle = await this.file();
+    await handle.write(line);
+    const { size } = await handle.stat();
+    if (size >= this.maxBytes) await this.rotate();
+  }
+
+  /** Our handle on the current file, reopened when another process rotated it. */
+  private async file(): Promise<FileHandle> {
+    const now = Date.now();
+    if (this.handle && now - this.checkedAt < REOPEN_CHECK_MS) return this.handle;
+    this.checkedAt = now;
+    const current = await stat(this.options.file).then((s) => s.ino, () => -1);
+    if (this.handle && current === this.ino) return this.handle;
+    await this.handle?.close().catch(() => undefined);
+    await ensurePrivateDir(dirname(this.options.file));
+    // O_NOFOLLOW: a link planted where the log goes must not redirect it.
+    this.handle = await open(this.options.file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    await this.handle.chmod(0o600);
+    this.ino = (await this.handle.stat()).ino;
+    return this.handle;
+  }
+
+  private async rotate(): Promise<void> {
+    const file = this.options.file;
+    await withFileLock(file, { timeoutMs: 5000, staleMs: 30_000 }, async () => {
+      // Another process may have rotated it while we waited.
+      const now = await stat(file).catch(() => undefined);
+      if (!now || now.size < this.maxBytes) return;
+      const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+      await rename(file, join(dirname(file), `audit.${stamp}.${process.pid}.jsonl`));
+    });
+    this.checkedAt = 0; // reopen before the next line
+  }
+}
+
+/** Replace each secret (4 characters or more, as JSON would write it) by "***". */
+function mask(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length < 4) continue;
+    const inJson = JSON.stringify(secret).slice(1, -1);
+    out = out.split(inJson).join("***");
+  }
+  return out;
+}

@@ -52,6 +52,8 @@ const REOPEN_CHECK_MS = 1000;
 export class AuditLog {
   private handle: FileHandle | undefined;
   private ino = -1;
+  /** The file's size as far as we know: from its stat when opened, plus what we wrote since. */
+  private size = 0;
   private checkedAt = 0;
   private tail: Promise<void> = Promise.resolve();
   private readonly maxBytes: number;
@@ -79,8 +81,9 @@ export class AuditLog {
   private async write(line: Buffer): Promise<void> {
     const handle = await this.file();
     await handle.write(line);
-    const { size } = await handle.stat();
-    if (size >= this.maxBytes) await this.rotate();
+    // Our own count saves a stat per line; other writers' lines are counted when we reopen.
+    this.size += line.length;
+    if (this.size >= this.maxBytes) await this.rotate();
   }
 
   /** Our handle on the current file, reopened when another process rotated it. */
@@ -95,7 +98,9 @@ export class AuditLog {
     // O_NOFOLLOW: a link planted where the log goes must not redirect it.
     this.handle = await open(this.options.file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
     await this.handle.chmod(0o600);
-    this.ino = (await this.handle.stat()).ino;
+    const opened = await this.handle.stat();
+    this.ino = opened.ino;
+    this.size = opened.size;
     return this.handle;
   }
 
@@ -104,7 +109,10 @@ export class AuditLog {
     await withFileLock(file, { timeoutMs: 5000, staleMs: 30_000 }, async () => {
       // Another process may have rotated it while we waited.
       const now = await stat(file).catch(() => undefined);
-      if (!now || now.size < this.maxBytes) return;
+      if (!now || now.size < this.maxBytes) {
+        this.size = now?.size ?? 0;
+        return;
+      }
       const stamp = new Date().toISOString().replace(/[:.]/g, "-");
       await rename(file, join(dirname(file), `audit.${stamp}.${process.pid}.jsonl`));
     });

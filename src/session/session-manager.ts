@@ -332,7 +332,8 @@ export class SessionManager {
     // The idle timer counts from the end of a command, not its start.
     void command.whenEnded().then(() => {
       this.touch(entry);
-      this.audit(entry, command, clearance);
+      // After the caller's result is on its way: the log line is not on the exec path.
+      setImmediate(() => this.audit(entry, command, clearance));
     });
     return command;
   }

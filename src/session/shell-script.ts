@@ -190,6 +190,9 @@ function onDescendants(shellPid: number, keepJobs: number[], sameSession: boolea
 export function interruptScript(shellPid: number, keepJobs: number[]): string {
   return onDescendants(shellPid, keepJobs, false, [
     SIGNAL_TARGETS,
+    // The first abort signal goes out before any INT: were the loop's fork slow (a loaded host), a
+    // process killed by INT would let the shell run the next part of the command before it.
+    `kill -s ${ABORT_SIGNAL} $S 2>/dev/null`,
     `( while kill -s ${ABORT_SIGNAL} $S 2>/dev/null; do sleep 0.01; done ) & asking=$!`,
     "signal INT || signal TERM || signal KILL",
     // Until the shell answers, whatever the command still starts is stopped too: INT, then

@@ -1,7 +1,7 @@
 // Login scripts people really have: functions and aliases named like builtins, traps, tracing,
 // strict options, a question read from stdin. None of it may change what ssh-mcp's own lines
 // do; what the user's own command does under those settings is theirs to see.
-import { existsSync, readFileSync, chmodSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandTimeoutError, ShellStartError } from "../../src/lib.js";
@@ -97,6 +97,8 @@ describe.each(ACCOUNTS.filter((a) => a.id.endsWith("-shadows")).map((a) => a.id)
 
   it("interrupts a command and spares the jobs that existed before it", async () => {
     const run = await session(hostId);
+    // Each account writes it as itself; a leftover of an earlier failure must not fail every run after.
+    rmSync("/tmp/smcp-rc-step2", { force: true });
     const job = Number((await run("sleep 3101 & \\printf '%s' $!")).output);
     await eventually(() => alive(job), "the background job to run");
     const error = await run("sleep 3102; \\printf step2 > /tmp/smcp-rc-step2", 600).catch((e: unknown) => e);

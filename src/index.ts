@@ -22,8 +22,8 @@ async function main(): Promise<void> {
     log("WARNING: SSH_MCP_STRICT_HOST_KEYS=no: host keys are not verified; connections can be intercepted.");
   }
   const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
-  const { store, sessions } = createRuntime(config, log);
-  const { server, cleanup } = createServer({ store, sessions, version, log });
+  const { hosts, sessions } = createRuntime(config, log);
+  const { server, cleanup } = createServer({ hosts, sessions, version, log });
   await serveStdio(server, cleanup, log);
 }
 

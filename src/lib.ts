@@ -3,6 +3,9 @@ export { execSshCommand, closeSshSessions, CommandFailedError } from "./exec-ssh
 export { HostStore } from "./hosts/host-store.js";
 export type { HostConfig, HostInput, HostPatch } from "./hosts/host-config.js";
 export type { HostEdit } from "./hosts/host-validation.js";
+export { HostDirectory, SshConfigHostReadOnlyError, type HostListing, type ListedHost } from "./hosts/host-directory.js";
+export type { ResolvedHost } from "./hosts/resolved-host.js";
+export { SshConfigError } from "./hosts/ssh-config.js";
 export { SessionManager } from "./session/session-manager.js";
 export type { SessionInfo, SessionManagerOptions, ExecOptions, HostLookup } from "./session/session-manager.js";
 export type { CommandResult } from "./session/shell-session.js";

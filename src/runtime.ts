@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { MAX_COMMAND_BYTES, type Config } from "./config.js";
+import { HostDirectory } from "./hosts/host-directory.js";
 import { HostStore } from "./hosts/host-store.js";
 import { HostKeyTrust } from "./ssh/host-key-trust.js";
 import { SessionManager } from "./session/session-manager.js";
@@ -7,6 +8,8 @@ import { SessionManager } from "./session/session-manager.js";
 /** The domain objects one process needs, built from a Config. */
 export interface Runtime {
   store: HostStore;
+  /** Saved hosts and the aliases of ~/.ssh/config, by host_id. */
+  hosts: HostDirectory;
   trust: HostKeyTrust;
   sessions: SessionManager;
 }
@@ -14,6 +17,8 @@ export interface Runtime {
 /** Build the host store, host-key trust and session manager; knows nothing of MCP. */
 export function createRuntime(config: Config, log: (message: string) => void = () => undefined): Runtime {
   const store = new HostStore({ dir: config.dataDir, homeDir: config.homeDir, warn: log });
+  const sshConfig = config.sshConfigFile === undefined ? undefined : { file: config.sshConfigFile, homeDir: config.homeDir, localUser: config.localUser };
+  const hosts = new HostDirectory(store, sshConfig, log);
   const trust = new HostKeyTrust({
     knownHostsFile: join(config.dataDir, "known_hosts"),
     userKnownHostsFiles: [config.userKnownHostsFile],
@@ -21,7 +26,7 @@ export function createRuntime(config: Config, log: (message: string) => void = (
     warn: log,
   });
   const sessions = new SessionManager({
-    hosts: store,
+    hosts,
     connect: {
       trust,
       connectTimeoutMs: config.connectTimeoutMs,
@@ -39,5 +44,5 @@ export function createRuntime(config: Config, log: (message: string) => void = (
     maxConnecting: config.maxConnecting,
     log,
   });
-  return { store, trust, sessions };
+  return { store, hosts, trust, sessions };
 }

@@ -1,12 +1,12 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { HostStore } from "../hosts/host-store.js";
+import type { HostDirectory } from "../hosts/host-directory.js";
 import type { SessionManager } from "../session/session-manager.js";
 import { registerHostTools } from "./tools/host-tools.js";
 import { registerSessionTools } from "./tools/session-tools.js";
 
 /** What the MCP server is built from. */
 export interface ServerDeps {
-  store: HostStore;
+  hosts: HostDirectory;
   sessions: SessionManager;
   version: string;
   log: (message: string) => void;
@@ -23,7 +23,7 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
         "Commands get no stdin: pass flags such as -y instead of answering prompts.",
     },
   );
-  registerHostTools(server, deps.store, deps.log);
+  registerHostTools(server, deps.hosts, deps.log);
   registerSessionTools(server, deps.sessions, deps.log);
   return { server, cleanup: () => deps.sessions.closeAll() };
 }

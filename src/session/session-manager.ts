@@ -1,7 +1,7 @@
 import { v4 as uuidv4 } from "uuid";
 import { ConcurrencyLimit } from "../concurrency-limit.js";
 import { DEFAULTS, MAX_TIMER_MS } from "../config.js";
-import type { HostConfig } from "../hosts/host-config.js";
+import type { ResolvedHost } from "../hosts/resolved-host.js";
 import type { ConnectOptions } from "../ssh/connect.js";
 import { connectWithJumps } from "../ssh/proxy-jump.js";
 import { ShellSession, type CommandResult } from "./shell-session.js";
@@ -12,9 +12,9 @@ import {
   TooManySessionsError,
 } from "./session-errors.js";
 
-/** Where the manager finds saved hosts (a HostStore, or anything that resolves ids the same way). */
+/** Where the manager finds hosts by id, with their jump hosts resolved (a HostDirectory). */
 export interface HostLookup {
-  get(hostId: string): Promise<HostConfig>;
+  get(hostId: string): Promise<ResolvedHost>;
 }
 
 /** Limits and collaborators of a SessionManager. */
@@ -112,8 +112,8 @@ export class SessionManager {
   }
 
   /** An SSH connection to `host` (through its jump hosts) with a shell on it. */
-  private async open(host: HostConfig, id: string): Promise<ShellSession> {
-    const client = await connectWithJumps(host, (jumpId) => this.options.hosts.get(jumpId), this.options.connect);
+  private async open(host: ResolvedHost, id: string): Promise<ShellSession> {
+    const client = await connectWithJumps(host, this.options.connect);
     try {
       return await ShellSession.open(client, {
         sessionId: id,

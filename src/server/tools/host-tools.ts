@@ -1,8 +1,9 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import type { HostConfig } from "../../hosts/host-config.js";
+import type { HostDirectory, ListedHost } from "../../hosts/host-directory.js";
 import { hostFieldSchemas as f } from "../../hosts/host-fields.js";
-import type { HostEdit, HostStore } from "../../hosts/host-store.js";
+import type { HostEdit } from "../../hosts/host-store.js";
 import { safely, textResult } from "../tool-result.js";
 import { toolInput } from "./tool-input.js";
 
@@ -33,17 +34,43 @@ function hostDetails(host: HostConfig): string[] {
   return details;
 }
 
-/** One list-hosts line: id and details, tab-separated. */
-function describeHost(host: HostConfig): string {
-  return [host.host_id, ...hostDetails(host)].join("\t");
+/** One list-hosts line: id and details, tab-separated; ssh config hosts say where they come from. */
+function describeHost(listed: ListedHost): string {
+  if (listed.source === "hosts.json") return [listed.host.host_id, ...hostDetails(listed.host)].join("\t");
+  const { host } = listed;
+  const details = [host.host_id, `${host.username}@${host.host}:${host.port}`, `auth=${listedAuth(listed)}`, `from ssh config (${listed.file})`];
+  if (host.agentForward) details.push("agentForward");
+  if (listed.proxyJump) details.push(`proxyJump=${listed.proxyJump}`);
+  return details.join("\t");
+}
+
+function listedAuth(listed: ListedHost): "key" | "password" | "agent" {
+  return listed.source === "hosts.json" ? authKind(listed.host) : listed.keyFile !== undefined ? "key" : "agent";
+}
+
+/** list-hosts' structured entry for one host. */
+function structuredHost(listed: ListedHost) {
+  const h = listed.host;
+  const proxyJump = listed.source === "hosts.json" ? listed.host.proxyJump : listed.proxyJump;
+  return {
+    host_id: h.host_id,
+    host: h.host,
+    port: h.port,
+    username: h.username,
+    auth: listedAuth(listed),
+    source: listed.source,
+    hostKeyPinned: h.hostKey !== undefined,
+    agentForward: h.agentForward === true,
+    ...(proxyJump !== undefined && { proxyJump }),
+  };
 }
 
 // The text and the structured list each take about this much, and clients refuse messages over 10 MiB.
 const LIST_BUDGET_BYTES = 2 * 1024 * 1024;
 
 /** The first hosts whose list-hosts lines fit LIST_BUDGET_BYTES, and those lines. */
-function withinBudget(all: readonly HostConfig[]): { hosts: HostConfig[]; lines: string[] } {
-  const hosts: HostConfig[] = [];
+function withinBudget(all: readonly ListedHost[]): { hosts: ListedHost[]; lines: string[] } {
+  const hosts: ListedHost[] = [];
   const lines: string[] = [];
   let bytes = 0;
   for (const host of all) {
@@ -73,7 +100,7 @@ function editNotes(edit: HostEdit): string[] {
 }
 
 /** add-host, list-hosts, edit-host, remove-host. */
-export function registerHostTools(server: McpServer, store: HostStore, log: (m: string) => void): void {
+export function registerHostTools(server: McpServer, store: HostDirectory, log: (m: string) => void): void {
   server.registerTool(
     "add-host",
     {
@@ -103,7 +130,8 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
     "list-hosts",
     {
       title: "List SSH hosts",
-      description: "List saved hosts: id, user@host:port and auth method (never a password). Use it to find a host_id for start-session.",
+      description:
+        "List hosts: those saved with add-host and the aliases of ~/.ssh/config (marked as from ssh config): id, user@host:port and auth method (never a password). Use it to find a host_id for start-session.",
       inputSchema: toolInput({}),
       outputSchema: {
         hosts: z.array(
@@ -113,17 +141,19 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
             port: z.number(),
             username: z.string(),
             auth: z.enum(["key", "password", "agent"]),
+            source: z.enum(["hosts.json", "ssh-config"]).describe("Saved with add-host, or an alias of ~/.ssh/config (read-only)"),
             hostKeyPinned: z.boolean(),
             agentForward: z.boolean(),
             proxyJump: z.string().optional(),
           }),
         ),
         notShown: z.number().optional(),
+        sshConfigProblem: z.string().optional(),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
     safely(log, async () => {
-      const all = await store.list();
+      const { hosts: all, sshConfigProblem } = await store.list();
       const { hosts, lines } = withinBudget(all);
       const notShown = all.length - hosts.length;
       if (notShown) {
@@ -131,19 +161,12 @@ export function registerHostTools(server: McpServer, store: HostStore, log: (m: 
           `... and ${notShown} more hosts not shown: this reply is limited to ${LIST_BUDGET_BYTES / 1024 / 1024} MiB. start-session and edit-host take any saved host_id.`,
         );
       }
-      const text = lines.length ? lines.join("\n") : "No hosts saved yet. Add one with add-host.";
+      if (sshConfigProblem) lines.push(`ssh config hosts are missing: ${sshConfigProblem}`);
+      const text = lines.length ? lines.join("\n") : "No hosts saved yet, and none in ~/.ssh/config. Add one with add-host.";
       return textResult(text, {
-        hosts: hosts.map((h) => ({
-          host_id: h.host_id,
-          host: h.host,
-          port: h.port,
-          username: h.username,
-          auth: authKind(h),
-          hostKeyPinned: h.hostKey !== undefined,
-          agentForward: h.agentForward === true,
-          ...(h.proxyJump !== undefined && { proxyJump: h.proxyJump }),
-        })),
+        hosts: hosts.map(structuredHost),
         ...(notShown > 0 && { notShown }),
+        ...(sshConfigProblem && { sshConfigProblem }),
       });
     }),
   );

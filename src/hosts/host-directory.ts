@@ -119,6 +119,11 @@ export class HostDirectory {
     return this.store.remove(hostId).catch((error: unknown) => this.readOnlyIfAlias(error, hostId));
   }
 
+  /** The saved host `hostId`, which edit() may change; SshConfigHostReadOnlyError for an ssh config alias. */
+  async editable(hostId: string): Promise<HostConfig> {
+    return this.store.get(hostId).catch((error: unknown) => this.readOnlyIfAlias(error, hostId));
+  }
+
   private async readOnlyIfAlias(error: unknown, hostId: string): Promise<never> {
     if (error instanceof HostNotFoundError) {
       const config = await this.loadConfig().catch(() => undefined);

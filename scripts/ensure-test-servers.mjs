@@ -1,5 +1,5 @@
 // The test suite starts its own SSH servers (OpenSSH sshd and Dropbear) and logs in to accounts
-// whose login shells are bash, dash, zsh, ksh93, mksh and busybox ash. On a Debian machine
+// whose login shells are bash, dash, zsh, ksh93, mksh and busybox ash; the sudo tests need sudo. On a Debian machine
 // running as root, install what is missing; otherwise say in one line how to.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -23,6 +23,7 @@ const needs = {
   mksh: anyOf("/bin/mksh", "/usr/bin/mksh"),
   ksh: anyOf("/bin/ksh93", "/usr/bin/ksh93"),
   busybox: anyOf("/bin/busybox", "/usr/bin/busybox"),
+  sudo: anyOf("/usr/bin/sudo", "/bin/sudo"),
 };
 const missing = () => Object.keys(needs).filter((pkg) => !needs[pkg]());
 

@@ -5,6 +5,7 @@ import type { ResolvedHost } from "../hosts/resolved-host.js";
 import type { ConnectOptions } from "../ssh/connect.js";
 import { connectWithJumps } from "../ssh/proxy-jump.js";
 import { ShellSession, type CommandResult } from "./shell-session.js";
+import { checkSudoCommand, planSudo, readSudoResult, type SudoPipe, type SudoRequest } from "./sudo.js";
 import {
   DuplicateSessionError,
   InvalidCommandError,
@@ -46,6 +47,8 @@ export interface SessionInfo {
 export interface ExecOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Run the command through sudo as this user, in a child of the session's shell (see sudo.ts). */
+  sudo?: SudoRequest;
 }
 
 interface Entry {
@@ -141,12 +144,37 @@ export class SessionManager {
       );
     }
     const entry = this.entry(sessionId);
+    if (options.sudo) return this.execSudo(entry, command, timeoutMs, options.sudo, options.signal);
     this.touch(entry, +1);
     try {
       return await entry.shell.run(command, timeoutMs, options.signal);
     } finally {
       this.touch(entry, -1);
     }
+  }
+
+  /** exec through sudo: the host's sudoPassword, if it has one, reaches sudo over a side channel, never the shell (see sudo.ts). */
+  private async execSudo(entry: Entry, command: string, timeoutMs: number, request: SudoRequest, signal?: AbortSignal): Promise<CommandResult> {
+    checkSudoCommand(command);
+    const where = { hostId: entry.info.hostId, target: entry.info.target };
+    this.touch(entry, +1);
+    let pipe: SudoPipe | undefined;
+    try {
+      const password = await this.sudoPasswordOf(entry);
+      pipe = password === undefined ? undefined : await entry.shell.openSudoPipe(password);
+      const plan = planSudo(command, request, pipe?.path);
+      return readSudoResult(await entry.shell.run(plan.script, timeoutMs, signal), plan, where);
+    } finally {
+      await pipe?.release();
+      this.touch(entry, -1);
+    }
+  }
+
+  /** The session's host's sudoPassword as stored now, unless the host_id has since been pointed at another account or machine. */
+  private async sudoPasswordOf(entry: Entry): Promise<string | undefined> {
+    const host = await this.options.hosts.get(entry.info.hostId).catch(() => undefined);
+    if (!host || `${host.username}@${host.host}:${host.port}` !== entry.info.target) return undefined;
+    return host.sudoPassword;
   }
 
   /** Resolves with the reason once the session has ended (at once if it already has). */

@@ -5,6 +5,7 @@ import { CappedOutput } from "./capped-output.js";
 import { CommandStream } from "./command-stream.js";
 import { commandScript, commandTokens, hangupScript, initScript, interruptScript, killShellScript } from "./shell-script.js";
 import { CommandCancelledError, CommandTimeoutError, SessionEndedError, ShellStartError } from "./session-errors.js";
+import { openSudoPipe, type SudoPipe } from "./sudo.js";
 
 /** Limits one shell works within. */
 export interface ShellOptions {
@@ -234,6 +235,13 @@ export class ShellSession {
         resolve({ end: () => ch.end(), closed });
       });
     });
+  }
+
+  /** A private FIFO on the host that hands `password` to one sudo command, fed over a second channel (see sudo.ts). */
+  openSudoPipe(password: string): Promise<SudoPipe> {
+    const open = (script: string) =>
+      new Promise<ClientChannel>((resolve, reject) => this.client.exec(script, (error, ch) => (error ? reject(error) : resolve(ch))));
+    return openSudoPipe(open, password);
   }
 
   private endedError(output: string): SessionEndedError {

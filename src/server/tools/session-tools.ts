@@ -4,6 +4,7 @@ import { boundedString, wholeNumber } from "../../bounded-schemas.js";
 import { MAX_COMMAND_BYTES, MAX_TIMER_MS } from "../../config.js";
 import { MAX_LENGTH } from "../../hosts/host-fields.js";
 import { MAX_SESSION_ID_LENGTH, type SessionInfo, type SessionManager } from "../../session/session-manager.js";
+import { sudoRequest, sudoUserSchema } from "../../session/sudo.js";
 import { safely, textResult } from "../tool-result.js";
 import { toolInput } from "./tool-input.js";
 
@@ -61,7 +62,9 @@ export function registerSessionTools(server: McpServer, sessions: SessionManager
       description:
         "Run a shell command in a session and return its output (stdout and stderr together). stdin is empty, so nothing waits for input. " +
         "A non-zero exit status is returned as an error with the status and output. Long output keeps its head and tail. " +
-        "Commands in one session run one at a time; use timeout_ms for long-running commands or run them in the background.",
+        "Commands in one session run one at a time; use timeout_ms for long-running commands or run them in the background. " +
+        "sudo: true runs the command as root (or sudo_user) through sudo, in the session's directory but in a child shell: cd and variables it sets do not persist. " +
+        "A sudo password, if needed, must be stored by the user (ssh-mcp hosts edit ID --ask-sudo-password); never put one in a command.",
       inputSchema: toolInput({
         session_id: sessionId.describe("Session id from start-session"),
         // Characters, not bytes: the byte limit is checked before sending, with a message that says how to split.
@@ -69,11 +72,14 @@ export function registerSessionTools(server: McpServer, sessions: SessionManager
         timeout_ms: wholeNumber(1, MAX_TIMER_MS)
           .optional()
           .describe("Interrupt the command after this many milliseconds (default SSH_MCP_EXEC_TIMEOUT_MS, 60000)"),
+        sudo: z.boolean({ error: "must be true or false" }).optional().describe("Run the command through sudo (as root unless sudo_user)"),
+        sudo_user: sudoUserSchema.optional().describe("User to run as with sudo (default root)"),
       }),
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
-    safely(log, async ({ session_id, command, timeout_ms }, extra) => {
-      const result = await sessions.exec(session_id, command, { timeoutMs: timeout_ms, signal: extra.signal });
+    safely(log, async ({ session_id, command, timeout_ms, sudo, sudo_user }, extra) => {
+      const asUser = sudoRequest(sudo, sudo_user);
+      const result = await sessions.exec(session_id, command, { timeoutMs: timeout_ms, signal: extra.signal, ...(asUser && { sudo: asUser }) });
       if (result.exitCode === 0) return textResult(result.output);
       const text = result.output
         ? `Command failed with exit code ${result.exitCode}. Output:\n${result.output}`

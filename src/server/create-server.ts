@@ -18,7 +18,7 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
     { name: "ssh-mcp", version: deps.version },
     {
       instructions:
-        "Persistent SSH shells on saved hosts. list-hosts shows the hosts (add-host saves one); start-session opens a shell on one; " +
+        "Persistent SSH shells on saved hosts and the hosts of ~/.ssh/config. list-hosts shows them (add-host saves one); start-session opens a shell on one; " +
         "exec runs commands in it, and the working directory, variables and background jobs persist between calls; close-session ends it. " +
         "Commands get no stdin: pass flags such as -y instead of answering prompts.",
     },

@@ -23,7 +23,7 @@ export function registerSessionTools(server: McpServer, sessions: SessionManager
       description:
         "Connect to a saved host and open a persistent shell. Returns the session id to pass to exec. Working directory, environment variables and background jobs persist between exec calls in one session.",
       inputSchema: toolInput({
-        host_id: boundedString(MAX_LENGTH.host_id).describe("Id of a saved host (see list-hosts)"),
+        host_id: boundedString(MAX_LENGTH.host_id).describe("Id of a host from list-hosts (saved, or a ~/.ssh/config alias)"),
         sessionId: sessionId.optional().describe("Id to give the session; a UUID is generated if omitted"),
       }),
       outputSchema: { sessionId: z.string(), hostId: z.string(), target: z.string() },

@@ -217,6 +217,26 @@ export interface SudoTokens {
 }
 
 /**
+ * What the target user's shell runs: announce itself, drop stdin for /dev/null, and run the
+ * command as a child it can stop. sudo passes on the SIGINT and SIGTERM of an interrupt (ssh-mcp's
+ * own account may not signal the target user's processes) to this shell only, so its trap stops
+ * the command's whole tree: TERM first (a background list ignores SIGINT), then KILL.
+ */
+function sudoChild(startedToken: string): string {
+  return [
+    `\\command printf '%s\\n' ${startedToken}`,
+    "exec </dev/null",
+    "S=$$; KEEP=; SAME_SESSION=",
+    LIST_PROCESSES,
+    DESCENDANTS,
+    SIGNAL_TARGETS,
+    "trap 'signal TERM || signal KILL; exit 130' INT TERM HUP",
+    'eval "$1" &',
+    "wait $!",
+  ].join("\n");
+}
+
+/**
  * The command text that runs `command` through sudo as `user`, in the session's shell (so in its
  * working directory) but in a child shell of the user's login shell type, so nothing it changes
  * persists. With `fifo`, sudo reads the password from that pipe (`-S`), which this command opens
@@ -225,7 +245,7 @@ export interface SudoTokens {
  * (a wrong password) shows in the output instead of a wait.
  */
 export function sudoScript(command: string, user: string, tokens: SudoTokens, fifo?: string): string {
-  const child = `\\command printf '%s\\n' ${tokens.started}; exec </dev/null; eval "$1"`;
+  const child = sudoChild(tokens.started);
   const auth = fifo === undefined ? "-n" : `-S -p ${shellQuote(tokens.prompt)}`;
   const sudo =
     `if \\command -v sudo >/dev/null 2>&1; then ` +

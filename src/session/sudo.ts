@@ -31,10 +31,13 @@ import { SudoFailedError, SudoNotInstalledError, SudoPipeError, SudoPasswordRequ
  * 4. release(): a pipe script whose FIFO was never opened (the command never ran) is stopped and
  *    its directory removed.
  *
+ * 5. A timeout or cancel interrupts sudo like any command; sudo passes SIGINT and SIGTERM on to
+ *    the target user's shell (our account may not signal its processes), whose trap stops the
+ *    command's whole tree (see sudoChild in shell-script.ts).
+ *
  * Limits, by design: processes of the same remote account could open the FIFO in the moment
  * between 1 and 2 (the account could equally run sudo itself); the sudoers rule must allow the
- * user's login shell as a command (as `ALL` does); a timeout reaches the command through sudo,
- * which forwards SIGINT and SIGTERM but cannot forward SIGKILL.
+ * user's login shell as a command (as `ALL` does).
  */
 
 /** Longest sudo_user: the longest user name useradd accepts. */

@@ -93,6 +93,21 @@ describe("exec with sudo", () => {
     expect(failed.text).toBe("Command failed with exit code 3. Output:\nout\nerr\n");
   });
 
+  it("stops a sudo command that runs past its timeout, through sudo, and the session carries on", async () => {
+    const id = await session("asks");
+    const timeoutMs = 1_000;
+    const started = Date.now();
+    const nap = 1000 + Math.floor(Math.random() * 9000); // a duration no other run uses, to find exactly this sleep
+    const result = await call("exec", { session_id: id, command: `echo begun; sleep ${nap}`, sudo: true, timeout_ms: timeoutMs });
+    expect(result.isError).toBe(true);
+    expect(result.text).toMatch(/^Command timed out after 1000 ms\. It was interrupted; the session is still open/);
+    expect(result.text).toContain("begun");
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect((await call("exec", { session_id: id, command: "echo alive" })).text).toBe("alive\n");
+    const { stdout } = await promisify(execFile)("ps", ["-eo", "user=,args="]);
+    expect(stdout.split("\n").filter((l) => new RegExp(`^root\\s+sleep ${nap}$`).test(l))).toEqual([]);
+  });
+
   it("works with a NOPASSWD rule whether a password is stored or not", async () => {
     expect((await call("exec", { session_id: await session("nopasswd"), command: "id -u", sudo: true })).text).toBe("0\n");
     const none = await startServer({ home: mkdtempSync(join(tmpdir(), "ssh-mcp-home-")) });

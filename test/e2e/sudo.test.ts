@@ -83,6 +83,17 @@ describe("exec with sudo", () => {
     expect(asUser.text).toBe(`${users.nopasswd.username}\n`);
   });
 
+  it("uses sudo's cached credentials: after one sudo with the password, the next needs none", async () => {
+    const id = await session("asks");
+    expect((await call("exec", { session_id: id, command: "id -u", sudo: true })).text).toBe("0\n");
+    await server.ok("edit-host", { host_id: "asks", sudoPassword: "" });
+    try {
+      expect((await call("exec", { session_id: id, command: "id -u", sudo: true })).text).toBe("0\n");
+    } finally {
+      storeSudoPassword("asks", users.asks.password);
+    }
+  });
+
   it("keeps the command's exit status and output, and its quotes and expansions intact", async () => {
     const id = await session("asks");
     expect((await call("exec", { session_id: id, command: `echo "it's $(id -u)" '$HOME'; printf '%s\\n' "a  b"`, sudo: true })).text).toBe(

@@ -86,14 +86,13 @@ export class HostDirectory {
     for (const alias of usableAliases(config)) {
       if (taken.has(alias)) continue;
       try {
-        const settings = config.resolve(alias);
-        const { host } = resolveSshConfigHost(config, alias);
+        const { host, proxyJump } = resolveSshConfigHost(config, alias);
         const keyFile = await firstExisting(host.identityFiles ?? []);
         hosts.push({
           source: "ssh-config",
           file: config.file,
           host,
-          ...(settings.proxyJump !== undefined && { proxyJump: settings.proxyJump }),
+          ...(proxyJump !== undefined && { proxyJump }),
           ...(keyFile !== undefined && { keyFile }),
         });
       } catch (error) {

@@ -31,6 +31,8 @@ export function parseProxyJump(value: string, file: string): JumpSpec[] {
 /** What resolving an alias reports besides the host: the options it ignored, for one line on stderr. */
 export interface SshConfigResolution {
   host: ResolvedHost;
+  /** The alias's ProxyJump as written, for list-hosts. */
+  proxyJump?: string;
   /** "Match", "ProxyCommand"...: applied to this host or a hop of it, ignored by ssh-mcp. */
   ignored: string[];
 }
@@ -43,7 +45,8 @@ export interface SshConfigResolution {
 export function resolveSshConfigHost(config: SshConfigFile, name: string): SshConfigResolution {
   const ignored = new Set<string>();
   const host = resolveHop(config, { host: name }, name, undefined, [], ignored);
-  return { host, ignored: [...ignored] };
+  const { proxyJump } = config.resolve(name);
+  return { host, ignored: [...ignored], ...(proxyJump !== undefined && { proxyJump }) };
 }
 
 function resolveHop(

@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer } from "../support/mcp.js";
@@ -25,7 +25,7 @@ describe("list-hosts with ~/.ssh/config", () => {
     const result = await server.call("list-hosts");
     expect(result.isError).toBe(false);
     const lines = result.text.split("\n");
-    expect(lines).toContain(`alpha\t${process.env.USER ?? "root"}@127.0.0.1:1\tauth=agent\tfrom ssh config (${join(home, ".ssh", "config")})`);
+    expect(lines).toContain(`alpha\t${userInfo().username}@127.0.0.1:1\tauth=agent\tfrom ssh config (${join(home, ".ssh", "config")})`);
     expect(lines.filter((l) => l.startsWith("beta\t"))).toEqual(["beta\tsaved@192.0.2.1:22\tauth=agent"]);
     expect(result.text).not.toContain("*.lan");
     const hosts = (result.structured as { hosts: Array<Record<string, unknown>> }).hosts;

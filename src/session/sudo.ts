@@ -35,8 +35,9 @@ import { SudoFailedError, SudoNotInstalledError, SudoPipeError, SudoPasswordRequ
  *    the target user's shell (our account may not signal its processes), whose trap stops the
  *    command's whole tree (see sudoChild in shell-script.ts).
  *
- * Limits, by design: processes of the same remote account could open the FIFO in the moment
- * between 1 and 2 (the account could equally run sudo itself); the sudoers rule must allow the
+ * Limits, by design: processes of the same remote account could open the FIFO between 1 and 2,
+ * a moment, or longer while the command waits behind others of its session (that account could
+ * equally run sudo itself); the sudoers rule must allow the
  * user's login shell as a command (as `ALL` does).
  */
 

@@ -66,7 +66,7 @@ beforeAll(async () => {
   storeSudoPassword("wrong", `not-${users.wrong.password}`);
 });
 afterAll(async () => {
-  rmSync(sudoers, { force: true });
+  if (sudoers) rmSync(sudoers, { force: true });
   await server?.close();
   for (const user of Object.values(users)) user?.remove();
   await sshd?.cleanup();

@@ -203,8 +203,10 @@ describe("exec with sudo", () => {
   });
 
   it("never shows a password in any result, structured content or the server's stderr", async () => {
-    await call("list-hosts", {});
-    expect(results.find((r) => r.text.includes("sudo password set"))).toBeDefined();
+    const listed = await call("list-hosts", {});
+    expect(listed.text).toMatch(/^asks\t.*\tsudo password set$/m);
+    const flags = (listed.structured as { hosts: Array<{ host_id: string; sudoPasswordSet: boolean }> }).hosts.map((h) => [h.host_id, h.sudoPasswordSet]);
+    expect(flags).toEqual(expect.arrayContaining([["asks", true], ["nostored", false]]));
     const everything = JSON.stringify(results) + server.stderr();
     for (const secret of secrets()) {
       expect(everything).not.toContain(secret);

@@ -5,7 +5,7 @@ import type { ResolvedHost } from "../hosts/resolved-host.js";
 import type { ConnectOptions } from "../ssh/connect.js";
 import { connectWithJumps } from "../ssh/proxy-jump.js";
 import { ShellSession, type CommandResult } from "./shell-session.js";
-import { checkSudoCommand, planSudo, readSudoResult, type SudoPipe, type SudoRequest } from "./sudo.js";
+import { checkSudoCommand, planSudo, readSudoResult, type SudoPlan, type SudoRequest } from "./sudo.js";
 import {
   DuplicateSessionError,
   InvalidCommandError,
@@ -158,14 +158,13 @@ export class SessionManager {
     checkSudoCommand(command);
     const where = { hostId: entry.info.hostId, target: entry.info.target };
     this.touch(entry, +1);
-    let pipe: SudoPipe | undefined;
     try {
       const password = await this.sudoPasswordOf(entry);
-      pipe = password === undefined ? undefined : await entry.shell.openSudoPipe(password);
-      const plan = planSudo(command, request, pipe?.path);
-      return readSudoResult(await entry.shell.run(plan.script, timeoutMs, signal), plan, where);
+      let plan: SudoPlan | undefined;
+      const script = (fifo?: string) => (plan = planSudo(command, request, fifo)).script;
+      const result = await entry.shell.runSudo(password, script, timeoutMs, signal);
+      return readSudoResult(result, plan!, where);
     } finally {
-      await pipe?.release();
       this.touch(entry, -1);
     }
   }

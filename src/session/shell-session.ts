@@ -237,8 +237,24 @@ export class ShellSession {
     });
   }
 
-  /** A private FIFO on the host that hands `password` to one sudo command, fed over a second channel (see sudo.ts). */
-  openSudoPipe(password: string): Promise<SudoPipe> {
+  /**
+   * Run a sudo command (see sudo.ts) after those already queued. When its turn comes, and only then,
+   * a private FIFO on the host is given `password` over a second channel; `script` turns the FIFO's
+   * path (none without a password) into the text to run. The FIFO is cleaned up however it ends.
+   */
+  runSudo(password: string | undefined, script: (fifo?: string) => string, timeoutMs: number, signal?: AbortSignal): Promise<CommandResult> {
+    return this.queue.run(async () => {
+      if (!this.alive) throw this.endedError("");
+      const pipe = password === undefined ? undefined : await this.openSudoPipe(password);
+      try {
+        return await this.runNow(script(pipe?.path), timeoutMs, signal);
+      } finally {
+        await pipe?.release();
+      }
+    });
+  }
+
+  private openSudoPipe(password: string): Promise<SudoPipe> {
     const open = (script: string) =>
       new Promise<ClientChannel>((resolve, reject) => this.client.exec(script, (error, ch) => (error ? reject(error) : resolve(ch))));
     return openSudoPipe(open, password);

@@ -16,7 +16,7 @@ import { SudoFailedError, SudoNotInstalledError, SudoPipeError, SudoPasswordRequ
  *
  *   ssh-mcp --(second SSH channel's stdin)--> cat --(FIFO in a 0700 mktemp -d dir)--> sudo -S
  *
- * 1. openSudoPipe: a side channel runs sudoPipeScript, which makes the private directory and FIFO,
+ * 1. openSudoPipe, when the command's turn comes: a side channel runs sudoPipeScript, which makes the private directory and FIFO,
  *    reports "PID DIR", and then waits in open() for a reader; we write the password and a newline
  *    to the channel and close its stdin. The password is in no process's arguments or environment,
  *    in no file (a FIFO holds nothing on disk), and never in the session shell's input.
@@ -35,9 +35,11 @@ import { SudoFailedError, SudoNotInstalledError, SudoPipeError, SudoPasswordRequ
  *    the target user's shell (our account may not signal its processes), whose trap stops the
  *    command's whole tree (see sudoChild in shell-script.ts).
  *
- * Limits, by design: processes of the same remote account could open the FIFO between 1 and 2,
- * a moment, or longer while the command waits behind others of its session (that account could
- * equally run sudo itself); the sudoers rule must allow the
+ * The pipe is opened only when the command's turn in the session comes (ShellSession.runSudo),
+ * so the password does not wait on the host while earlier commands run.
+ *
+ * Limits, by design: processes of the same remote account could open the FIFO in the moment
+ * between 1 and 2 (that account could equally run sudo itself); the sudoers rule must allow the
  * user's login shell as a command (as `ALL` does).
  */
 

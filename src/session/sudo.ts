@@ -16,13 +16,15 @@ import { SudoFailedError, SudoNotInstalledError, SudoPipeError, SudoPasswordRequ
  *
  *   ssh-mcp --(second SSH channel's stdin)--> cat --(FIFO in a 0700 mktemp -d dir)--> sudo -S
  *
- * 1. openSudoPipe, when the command's turn comes: a side channel runs sudoPipeScript, which makes the private directory and FIFO,
- *    reports "PID DIR", and then waits in open() for a reader; we write the password and a newline
- *    to the channel and close its stdin. The password is in no process's arguments or environment,
- *    in no file (a FIFO holds nothing on disk), and never in the session shell's input.
+ * 1. openSudoPipe, only when the command's turn in the session comes (ShellSession.runSudo), so
+ *    the password never waits on the host behind earlier commands: a side channel runs
+ *    sudoPipeScript, which makes the private directory and FIFO, reports "PID DIR", and waits in
+ *    open() for a reader; we write the password and a newline to the channel and close its stdin.
+ *    The password is in no process's arguments or environment, in no file (a FIFO holds nothing
+ *    on disk), and never in the session shell's input.
  * 2. The command sent (sudoScript) opens the FIFO as sudo's stdin, unlinks the directory, and runs
  *    `sudo -S -p TOKEN -u USER -- $SHELL -c '...' sh COMMAND` in the session's working directory.
- *    The child shell prints a random "started" token, switches its stdin to /dev/null and evals the
+ *    The child shell prints a random "started" token, switches its stdin to /dev/null and runs the
  *    command: the command never reads the pipe, and what it changes dies with the child.
  * 3. sudo reads one line. If it asks again, the pipe is at end of file, so a wrong password fails at
  *    once (after PAM's delay) instead of waiting; its prompt is a random token, so readSudoResult
@@ -30,13 +32,9 @@ import { SudoFailedError, SudoNotInstalledError, SudoPipeError, SudoPasswordRequ
  *    strips what sudo printed before the command started.
  * 4. release(): a pipe script whose FIFO was never opened (the command never ran) is stopped and
  *    its directory removed.
- *
  * 5. A timeout or cancel interrupts sudo like any command; sudo passes SIGINT and SIGTERM on to
  *    the target user's shell (our account may not signal its processes), whose trap stops the
  *    command's whole tree (see sudoChild in shell-script.ts).
- *
- * The pipe is opened only when the command's turn in the session comes (ShellSession.runSudo),
- * so the password does not wait on the host while earlier commands run.
  *
  * Limits, by design: processes of the same remote account could open the FIFO in the moment
  * between 1 and 2 (that account could equally run sudo itself); the sudoers rule must allow the

@@ -48,7 +48,8 @@ export async function runCli(args: string[], io: CliIo = processIo): Promise<num
       io.err(`ssh-mcp: ${error.message}\n`);
       return 130;
     }
-    io.err(`ssh-mcp: ${error instanceof SshMcpError ? error.message : error instanceof Error ? error.message : String(error)}\n`);
+    // Our errors carry their own advice; anything else is unexpected, so say where it came from.
+    io.err(`ssh-mcp: ${error instanceof SshMcpError ? error.message : `internal error: ${error instanceof Error ? error.message : String(error)}`}\n`);
     return 1;
   }
 }

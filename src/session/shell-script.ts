@@ -217,10 +217,11 @@ export interface SudoTokens {
 }
 
 /**
- * What the target user's shell runs: announce itself, drop stdin for /dev/null, and run the
- * command as a child it can stop. sudo passes on the SIGINT and SIGTERM of an interrupt (ssh-mcp's
- * own account may not signal the target user's processes) to this shell only, so its trap stops
- * the command's whole tree: TERM first (a background list ignores SIGINT), then KILL.
+ * What sudo runs, with /bin/sh so that these lines mean the same everywhere: announce itself, drop
+ * stdin for /dev/null, and run the command with the account's login shell ($1, the session's
+ * $SHELL) as a child it can stop. sudo passes the SIGINT and SIGTERM of an interrupt on to this
+ * shell only (ssh-mcp's account may not signal the target user's processes), so its trap stops
+ * the command's whole tree: TERM first (a background child ignores SIGINT), then KILL.
  */
 function sudoChild(startedToken: string): string {
   return [
@@ -231,25 +232,25 @@ function sudoChild(startedToken: string): string {
     DESCENDANTS,
     SIGNAL_TARGETS,
     "trap 'signal TERM || signal KILL; exit 130' INT TERM HUP",
-    'eval "$1" &',
+    '"$1" -c "$2" &',
     "wait $!",
   ].join("\n");
 }
 
 /**
- * The command text that runs `command` through sudo as `user`, in the session's shell (so in its
- * working directory) but in a child shell of the user's login shell type, so nothing it changes
- * persists. With `fifo`, sudo reads the password from that pipe (`-S`), which this command opens
- * first and then unlinks with its private directory; without, sudo never asks (`-n`). The command
- * gets /dev/null as stdin, never the pipe. sudo's prompt is our random token, so a second prompt
- * (a wrong password) shows in the output instead of a wait.
+ * The command text that runs `command` through sudo as `user`, from the session's shell (so in its
+ * working directory) but in a child shell of the account's login shell type, so nothing it
+ * changes persists. With `fifo`, sudo reads the password from that pipe (`-S`), which this
+ * command opens first and then unlinks with its private directory; without, sudo never asks
+ * (`-n`). The command gets /dev/null as stdin, never the pipe. sudo's prompt is our random token,
+ * so a second prompt (a wrong password) shows in the output instead of a wait.
  */
 export function sudoScript(command: string, user: string, tokens: SudoTokens, fifo?: string): string {
   const child = sudoChild(tokens.started);
   const auth = fifo === undefined ? "-n" : `-S -p ${shellQuote(tokens.prompt)}`;
   const sudo =
     `if \\command -v sudo >/dev/null 2>&1; then ` +
-    `\\command sudo ${auth} -u ${shellQuote(user)} -- "\${SHELL:-/bin/sh}" -c ${shellQuote(child)} sh ${shellQuote(command)}; ` +
+    `\\command sudo ${auth} -u ${shellQuote(user)} -- /bin/sh -c ${shellQuote(child)} sh "\${SHELL:-/bin/sh}" ${shellQuote(command)}; ` +
     `else \\command printf '%s\\n' ${tokens.missing}; (exit 127); fi`;
   if (fifo === undefined) return sudo;
   const dir = fifo.slice(0, fifo.lastIndexOf("/"));

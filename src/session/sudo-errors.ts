@@ -55,7 +55,7 @@ export class SudoFailedError extends SshMcpError {
     const as = user ? ` as ${user}` : "";
     super(
       `sudo${on(where)} did not run the command${as}: ${said.replace(/\.$/, "") || `it exited with status ${exitCode}`}. ` +
-        `The account needs a sudoers rule that lets it run its login shell${as} (as ALL does).`,
+        `The account needs a sudoers rule that lets it run /bin/sh${as} (as ALL does).`,
     );
   }
 }

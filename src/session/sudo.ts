@@ -23,9 +23,10 @@ import { SudoFailedError, SudoNotInstalledError, SudoPipeError, SudoPasswordRequ
  *    The password is in no process's arguments or environment, in no file (a FIFO holds nothing
  *    on disk), and never in the session shell's input.
  * 2. The command sent (sudoScript) opens the FIFO as sudo's stdin, unlinks the directory, and runs
- *    `sudo -S -p TOKEN -u USER -- $SHELL -c '...' sh COMMAND` in the session's working directory.
- *    The child shell prints a random "started" token, switches its stdin to /dev/null and runs the
- *    command: the command never reads the pipe, and what it changes dies with the child.
+ *    `sudo -S -p TOKEN -u USER -- /bin/sh -c '...' sh $SHELL COMMAND` in the session's working directory.
+ *    That shell prints a random "started" token, switches its stdin to /dev/null and runs the
+ *    command with the account's login shell ($SHELL -c): the command never reads the pipe, and
+ *    what it changes dies with the child.
  * 3. sudo reads one line. If it asks again, the pipe is at end of file, so a wrong password fails at
  *    once (after PAM's delay) instead of waiting; its prompt is a random token, so readSudoResult
  *    can tell a second prompt, a refusal and a missing sudo from the command's own output, and
@@ -37,8 +38,8 @@ import { SudoFailedError, SudoNotInstalledError, SudoPipeError, SudoPasswordRequ
  *    command's whole tree (see sudoChild in shell-script.ts).
  *
  * Limits, by design: processes of the same remote account could open the FIFO in the moment
- * between 1 and 2 (that account could equally run sudo itself); the sudoers rule must allow the
- * user's login shell as a command (as `ALL` does).
+ * between 1 and 2 (that account could equally run sudo itself); the sudoers rule must allow
+ * /bin/sh as a command (as `ALL` does).
  */
 
 /** Longest sudo_user: the longest user name useradd accepts. */

@@ -55,6 +55,8 @@ beforeAll(async () => {
     ].join("\n"),
     { mode: 0o440 },
   );
+  // The command runs in the account's login shell: zsh here, to show it is not /bin/sh.
+  execFileSync("usermod", ["-s", "/usr/bin/zsh", users.asks.username]);
   // This account's login shell finds no sudo: its PATH has nothing in it.
   writeFileSync(join("/home", users.nosudo.username, ".profile"), "PATH=/nonexistent; export PATH\n");
   server = await startServer();
@@ -76,8 +78,8 @@ describe("exec with sudo", () => {
   it("runs the command as root in the session's directory, with the stored password, and nothing it changes persists", async () => {
     const id = await session("asks");
     await call("exec", { session_id: id, command: "cd /tmp && export KEEP=session" });
-    const result = await call("exec", { session_id: id, command: "id -u; pwd; cd /; export KEEP=changed", sudo: true });
-    expect(result).toMatchObject({ isError: false, text: "0\n/tmp\n" });
+    const result = await call("exec", { session_id: id, command: "id -u; pwd; echo ${ZSH_VERSION:+zsh}; cd /; export KEEP=changed", sudo: true });
+    expect(result).toMatchObject({ isError: false, text: "0\n/tmp\nzsh\n" });
     expect((await call("exec", { session_id: id, command: "pwd; echo $KEEP" })).text).toBe("/tmp\nsession\n");
     const asUser = await call("exec", { session_id: id, command: "id -un", sudo: true, sudo_user: users.nopasswd.username });
     expect(asUser.text).toBe(`${users.nopasswd.username}\n`);
@@ -194,8 +196,10 @@ describe("exec with sudo", () => {
       expect(ps).not.toContain(secret);
       expect(environs).not.toContain(secret);
     }
-    // The FIFO's private directory is gone, and nothing of the account's is left in /tmp.
-    expect(execFileSync("find", ["/tmp", "-xdev", "-user", users.asks.username], { encoding: "utf8" })).toBe("");
+    // The FIFO's private directory (mktemp -d) is gone, and no FIFO of the account's is left in /tmp.
+    // (Not every file of its uid: another run's throwaway account may have had the same uid.)
+    const left = ["/tmp", "-xdev", "-user", users.asks.username, "(", "-name", "tmp.*", "-o", "-type", "p", ")"];
+    expect(execFileSync("find", left, { encoding: "utf8" })).toBe("");
     const home = join("/home", users.asks.username);
     for (const history of [".sh_history", ".bash_history", ".history"]) {
       if (existsSync(join(home, history))) expect(readFileSync(join(home, history), "utf8")).not.toContain(users.asks.password);

@@ -1,5 +1,6 @@
 // The test suite starts its own SSH servers (OpenSSH sshd and Dropbear) and logs in to accounts
-// whose login shells are bash, dash, zsh, ksh93, mksh and busybox ash; it drives Chromium. On a Debian machine
+// whose login shells are bash, dash, zsh, ksh93, mksh and busybox ash; the sudo tests need sudo, and
+// the secret page is tested in Chromium. On a Debian machine
 // running as root, install what is missing; otherwise say in one line how to.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -25,6 +26,7 @@ const needs = {
   busybox: anyOf("/bin/busybox", "/usr/bin/busybox"),
   // The one-time secret page is tested in a real headless browser (driven by playwright-core).
   chromium: anyOf("/usr/bin/chromium"),
+  sudo: anyOf("/usr/bin/sudo", "/bin/sudo"),
 };
 const missing = () => Object.keys(needs).filter((pkg) => !needs[pkg]());
 

@@ -1,4 +1,4 @@
-import { homedir } from "node:os";
+import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
 import { SshMcpError } from "./errors.js";
 import type { StrictHostKeyChecking } from "./ssh/host-key-trust.js";
@@ -11,6 +11,10 @@ export interface Config {
   dataDir: string;
   /** ~/.ssh/known_hosts, read and never written. */
   userKnownHostsFile: string;
+  /** ~/.ssh/config (SSH_MCP_SSH_CONFIG), read and never written; undefined for "none". */
+  sshConfigFile?: string;
+  /** The local user name: ssh config's default User and its %u. */
+  localUser: string;
   strictHostKeys: StrictHostKeyChecking;
   idleTimeoutMs: number;
   execTimeoutMs: number;
@@ -66,6 +70,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env, home: string = 
     homeDir: home,
     dataDir: join(home, ".ssh-mcp"),
     userKnownHostsFile: join(home, ".ssh", "known_hosts"),
+    ...sshConfigFile(env.SSH_MCP_SSH_CONFIG, home),
+    localUser: localUser(env),
     strictHostKeys: strictHostKeys(env.SSH_MCP_STRICT_HOST_KEYS),
     idleTimeoutMs: positiveInt(env, "SSH_MCP_IDLE_TIMEOUT_MS", DEFAULTS.idleTimeoutMs),
     execTimeoutMs: positiveInt(env, "SSH_MCP_EXEC_TIMEOUT_MS", DEFAULTS.execTimeoutMs),
@@ -87,6 +93,21 @@ function onOff(value: string | undefined): boolean {
   if (value === undefined || value === "" || value === "on") return true;
   if (value === "off") return false;
   throw new ConfigError(`SSH_MCP_AUDIT='${value}' is not valid: use on (the default) or off.`);
+}
+
+function sshConfigFile(value: string | undefined, home: string): { sshConfigFile?: string } {
+  if (value === undefined || value === "") return { sshConfigFile: join(home, ".ssh", "config") };
+  if (value === "none") return {};
+  return { sshConfigFile: value.startsWith("~/") ? join(home, value.slice(2)) : value };
+}
+
+/** As ssh: the login name of the process's user; $USER only where there is no passwd entry (some containers). */
+function localUser(env: NodeJS.ProcessEnv): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return env.USER ?? env.LOGNAME ?? "root";
+  }
 }
 
 function strictHostKeys(value: string | undefined): StrictHostKeyChecking {

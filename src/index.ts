@@ -1,33 +1,8 @@
 #!/usr/bin/env node
-import { createRequire } from "node:module";
-import { readConfig } from "./config.js";
-import { createRuntime } from "./runtime.js";
-import { createServer } from "./server/create-server.js";
-import { serveStdio } from "./server/serve-stdio.js";
+import { runCli } from "./cli/run-cli.js";
+import { runServer } from "./server/run-server.js";
 
-// stdout is the protocol; everything else goes to stderr.
-const log = (message: string) => {
-  if (process.stderr.writable) process.stderr.write(`ssh-mcp: ${message}\n`);
-};
-// A client that stops reading stderr must not matter: unheard, the EPIPE would reach the
-// uncaughtException handler below, whose log line fails again, and so on forever.
-process.stderr.on("error", () => undefined);
-// One bad event from a library must not take every open session down with the server.
-process.on("uncaughtException", (error) => log(`internal error (kept running): ${error.stack ?? error.message}`));
-process.on("unhandledRejection", (reason) => log(`internal error (kept running): ${String(reason)}`));
-
-async function main(): Promise<void> {
-  const config = readConfig();
-  if (config.strictHostKeys === "no") {
-    log("WARNING: SSH_MCP_STRICT_HOST_KEYS=no: host keys are not verified; connections can be intercepted.");
-  }
-  const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
-  const { store, sessions, trust, policies } = createRuntime(config, log);
-  const { server, cleanup } = createServer({ store, sessions, trust, policies, version, log });
-  await serveStdio(server, cleanup, log);
-}
-
-main().catch((error) => {
-  console.error(`ssh-mcp: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+// No arguments: the stdio MCP server, as MCP clients start it. Anything else: the terminal command.
+const args = process.argv.slice(2);
+if (args.length === 0) runServer();
+else void runCli(args).then((code) => (process.exitCode = code));

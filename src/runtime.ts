@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { MAX_COMMAND_BYTES, type Config } from "./config.js";
 import { AuditLog } from "./audit/audit-log.js";
+import { HostDirectory } from "./hosts/host-directory.js";
 import { HostStore } from "./hosts/host-store.js";
 import { Guard } from "./policy/guard.js";
 import { PolicyFile } from "./policy/policy-file.js";
@@ -10,6 +11,8 @@ import { SessionManager } from "./session/session-manager.js";
 /** The domain objects one process needs, built from a Config. */
 export interface Runtime {
   store: HostStore;
+  /** Saved hosts and the aliases of ~/.ssh/config, by host_id. */
+  hosts: HostDirectory;
   trust: HostKeyTrust;
   sessions: SessionManager;
   /** The person's command policy (dataDir/policy.json). */
@@ -19,6 +22,8 @@ export interface Runtime {
 /** Build the host store, host-key trust and session manager; knows nothing of MCP. */
 export function createRuntime(config: Config, log: (message: string) => void = () => undefined): Runtime {
   const store = new HostStore({ dir: config.dataDir, homeDir: config.homeDir, warn: log });
+  const sshConfig = config.sshConfigFile === undefined ? undefined : { file: config.sshConfigFile, homeDir: config.homeDir, localUser: config.localUser };
+  const hosts = new HostDirectory(store, sshConfig, log);
   const trust = new HostKeyTrust({
     knownHostsFile: join(config.dataDir, "known_hosts"),
     userKnownHostsFiles: [config.userKnownHostsFile],
@@ -30,7 +35,7 @@ export function createRuntime(config: Config, log: (message: string) => void = (
   const sessions = new SessionManager({
     guard: new Guard(policies),
     audit,
-    hosts: store,
+    hosts,
     connect: {
       trust,
       connectTimeoutMs: config.connectTimeoutMs,
@@ -49,5 +54,5 @@ export function createRuntime(config: Config, log: (message: string) => void = (
     maxConnecting: config.maxConnecting,
     log,
   });
-  return { store, trust, sessions, policies };
+  return { store, hosts, trust, sessions, policies };
 }

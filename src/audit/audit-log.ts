@@ -16,6 +16,8 @@ export interface AuditRecord {
   command?: string;
   /** Bytes of the command, when the text kept here was cut. */
   commandBytes?: number;
+  /** The user the command ran as through sudo. */
+  sudo?: string;
   path?: string;
   bytes?: number;
   decision: "allowed" | "approved" | "declined" | "denied";

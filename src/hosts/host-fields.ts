@@ -8,6 +8,7 @@ export const MAX_LENGTH = {
   host: 253,
   username: 256,
   password: 1024,
+  sudoPassword: 1024,
   /** PATH_MAX on Linux. */
   keyPath: 4096,
   /** "SHA256:" and 43 base64 characters, with room for '=' padding and stray spaces. */
@@ -25,6 +26,7 @@ export const hostFieldSchemas = {
   port: wholeNumber(1, 65535),
   username: boundedString(MAX_LENGTH.username),
   password: boundedString(MAX_LENGTH.password),
+  sudoPassword: boundedString(MAX_LENGTH.sudoPassword),
   keyPath: boundedString(MAX_LENGTH.keyPath),
   hostKey: boundedString(MAX_LENGTH.hostKey),
   agentForward: z.boolean({ error: "must be true or false" }),

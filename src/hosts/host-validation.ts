@@ -34,6 +34,7 @@ export async function validateNewHost(input: HostInput, homeDir: string): Promis
     username: checkName("username", input.username, "the login name on the remote host"),
   };
   if (input.password !== undefined) host.password = checkPassword(input.password);
+  if (input.sudoPassword !== undefined) host.sudoPassword = checkPassword(input.sudoPassword, "sudoPassword");
   if (input.keyPath !== undefined) host.keyPath = await checkKeyPath(input.keyPath, homeDir);
   if (input.hostKey !== undefined) host.hostKey = checkHostKey(input.hostKey);
   if (input.agentForward !== undefined) host.agentForward = checkAgentForward(input.agentForward);
@@ -59,6 +60,8 @@ export async function validatePatch(patch: HostPatch, homeDir: string): Promise<
   if (patch.username !== undefined) changes.set.username = checkName("username", patch.username, "the login name on the remote host");
   if (patch.password === "") changes.unset.push("password");
   else if (patch.password !== undefined) changes.set.password = checkPassword(patch.password);
+  if (patch.sudoPassword === "") changes.unset.push("sudoPassword");
+  else if (patch.sudoPassword !== undefined) changes.set.sudoPassword = checkPassword(patch.sudoPassword, "sudoPassword");
   if (patch.keyPath === "") changes.unset.push("keyPath");
   else if (patch.keyPath !== undefined) changes.set.keyPath = await checkKeyPath(patch.keyPath, homeDir);
   if (patch.hostKey === "") changes.unset.push("hostKey");
@@ -108,7 +111,7 @@ export type TargetField = "host" | "port" | "username";
 export interface HostEdit {
   host: HostConfig;
   /** Trust given to the old target that the edit removed; empty when nothing was. */
-  removed: Array<{ field: "password" | "agentForward"; because: TargetField[] }>;
+  removed: Array<{ field: "password" | "sudoPassword" | "agentForward"; because: TargetField[] }>;
   /** True when host or port changed and the pinned hostKey stays: a different machine will then be refused. */
   keptHostKey: boolean;
 }
@@ -124,9 +127,11 @@ export function applyChanges(host: HostConfig, changes: HostChanges): HostEdit {
   const changed = (["host", "port", "username"] as const).filter((f) => changes.set[f] !== undefined && changes.set[f] !== host[f]);
   const moved = changed.filter((f) => f !== "username");
   const removed: HostEdit["removed"] = [];
-  if (changed.length && host.password !== undefined && changes.set.password === undefined && !changes.unset.includes("password")) {
-    delete next.password;
-    removed.push({ field: "password", because: changed });
+  for (const secret of ["password", "sudoPassword"] as const) {
+    if (changed.length && host[secret] !== undefined && changes.set[secret] === undefined && !changes.unset.includes(secret)) {
+      delete next[secret];
+      removed.push({ field: secret, because: changed });
+    }
   }
   if (moved.length && host.agentForward === true && changes.set.agentForward === undefined) {
     delete next.agentForward;
@@ -235,13 +240,16 @@ function checkPort(value: unknown): number {
   return value;
 }
 
-function checkPassword(value: unknown): string {
+function checkPassword(value: unknown, field: "password" | "sudoPassword" = "password"): string {
   // Never echo the value: it is a secret even when malformed.
-  if (typeof value !== "string") throw new InvalidHostError("password", "Invalid password: must be a string.");
+  if (typeof value !== "string") throw new InvalidHostError(field, `Invalid ${field}: must be a string.`);
   if (value === "") {
-    throw new InvalidHostError("password", "Invalid password: must not be empty. Omit password to use keyPath or ssh-agent.");
+    const omit = field === "password" ? "Omit password to use keyPath or ssh-agent." : "Omit sudoPassword for sudo without a password.";
+    throw new InvalidHostError(field, `Invalid ${field}: must not be empty. ${omit}`);
   }
-  checkLength("password", value);
+  checkLength(field, value);
+  // sudo reads its password up to the first newline: the rest would be typed into the command.
+  if (field === "sudoPassword" && /[\r\n\0]/.test(value)) throw new InvalidHostError(field, `Invalid ${field}: must not contain a line break or NUL.`);
   return value;
 }
 

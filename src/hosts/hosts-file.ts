@@ -11,6 +11,7 @@ const hostSchema = z.strictObject({
   port: f.port,
   username: f.username.min(1),
   password: f.password.optional(),
+  sudoPassword: f.sudoPassword.optional(),
   keyPath: f.keyPath.optional(),
   hostKey: f.hostKey.optional(),
   agentForward: f.agentForward.optional(),

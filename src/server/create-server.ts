@@ -1,5 +1,5 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { HostStore } from "../hosts/host-store.js";
+import type { HostDirectory } from "../hosts/host-directory.js";
 import type { SessionManager } from "../session/session-manager.js";
 import type { HostKeyTrust } from "../ssh/host-key-trust.js";
 import { hostKeyConfirmer } from "./elicitation.js";
@@ -9,7 +9,7 @@ import { registerSessionTools } from "./tools/session-tools.js";
 
 /** What the MCP server is built from. */
 export interface ServerDeps {
-  store: HostStore;
+  hosts: HostDirectory;
   sessions: SessionManager;
   /** The person's command policy, shown by list-hosts. */
   policies?: PolicyFile;
@@ -25,15 +25,15 @@ export function createServer(deps: ServerDeps): { server: McpServer; cleanup: ()
     { name: "ssh-mcp", version: deps.version },
     {
       instructions:
-        "Persistent SSH shells on saved hosts. list-hosts shows the hosts (add-host saves one); start-session opens a shell on one; " +
+        "Persistent SSH shells on saved hosts and the hosts of ~/.ssh/config. list-hosts shows them (add-host saves one); start-session opens a shell on one; " +
         "exec runs commands in it, and the working directory, variables and background jobs persist between calls; close-session ends it. " +
         "Commands get no stdin: pass flags such as -y instead of answering prompts. " +
         "A long command comes back still running after yield_ms: call read-output until it is done, interrupt if it is stuck; " +
         "work that must outlive the session goes in the background with a log file (nohup cmd > log 2>&1 &).",
     },
   );
-  registerHostTools(server, deps.store, deps.log, deps.policies);
-  registerSessionTools(server, deps.sessions, deps.store, deps.log);
+  registerHostTools(server, deps.hosts, deps.log, deps.policies);
+  registerSessionTools(server, deps.sessions, deps.hosts, deps.log);
   deps.trust?.askWith(hostKeyConfirmer(server.server));
   return { server, cleanup: () => deps.sessions.closeAll() };
 }

@@ -4,7 +4,7 @@ import { ElicitResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { SecretPage } from "../elicitation/secret-page.js";
 import { SshMcpError } from "../errors.js";
 import { MAX_LENGTH } from "../hosts/host-fields.js";
-import type { HostStore } from "../hosts/host-store.js";
+import type { HostPatch } from "../hosts/host-config.js";
 import type { Approver } from "../policy/guard.js";
 import type { SecretAsker, SecretRequest } from "../ssh/ask-secret.js";
 import { ASK_TIMEOUT_MS, type NewKeyConfirmer } from "../ssh/host-key-trust.js";
@@ -16,21 +16,43 @@ const PAGE_TTL_MS = 5 * 60 * 1000;
 /** Nobody gave the secret: declined, cancelled, or the page expired. */
 export class SecretNotGivenError extends SshMcpError {
   constructor(request: SecretRequest, why: "decline" | "cancel" | "expired") {
-    const what = request.secret === "password" ? `the password for ${request.target}` : `the passphrase of key ${request.keyPath}`;
+    const what = {
+      password: `the password for ${request.target}`,
+      passphrase: `the passphrase of key ${request.keyPath}`,
+      "sudo-password": `the sudo password for ${request.target}`,
+    }[request.secret];
     const happened = {
       decline: `You declined to give ${what}`,
       cancel: `The request for ${what} was cancelled`,
       expired: `Nobody sent ${what} within ${PAGE_TTL_MS / 60_000} minutes`,
     }[why];
-    super(`${happened}, so host '${request.hostId}' could not log in. ${howToStore(request)}`);
+    const so = request.secret === "sudo-password" ? "nothing was run" : `host '${request.hostId}' could not log in`;
+    super(`${happened}, so ${so}. ${howToStore(request)}`);
   }
 }
 
 /** Where a secret can be kept instead of being typed each time. */
 function howToStore(request: SecretRequest): string {
-  return request.secret === "password"
-    ? `To log in without being asked, store the password with edit-host (password), or use key authentication (keyPath) or ssh-agent.`
-    : `To use the key without being asked, load it into ssh-agent, or set SSH_MCP_KEY_PASSPHRASE in the server's environment.`;
+  switch (request.secret) {
+    case "password":
+      return `To log in without being asked, store the password with edit-host (password), or use key authentication (keyPath) or ssh-agent.`;
+    case "passphrase":
+      return `To use the key without being asked, load it into ssh-agent, or set SSH_MCP_KEY_PASSPHRASE in the server's environment.`;
+    case "sudo-password":
+      return `To run sudo without being asked, store the sudo password yourself: ssh-mcp hosts edit ${request.hostId} --ask-sudo-password.`;
+  }
+}
+
+/** What a secret page asks for, in words. */
+const WHAT: Record<SecretRequest["secret"], { title: string; label: string; field?: keyof HostPatch }> = {
+  password: { title: "Password", label: "Password", field: "password" },
+  passphrase: { title: "Key passphrase", label: "Passphrase" },
+  "sudo-password": { title: "sudo password", label: "sudo password", field: "sudoPassword" },
+};
+
+/** Where a typed secret can be kept: the hosts' editor (a HostDirectory). */
+export interface SecretKeeper {
+  edit(hostId: string, patch: HostPatch): Promise<unknown>;
 }
 
 /**
@@ -38,17 +60,21 @@ function howToStore(request: SecretRequest): string {
  * elicitation), so it never passes through the model or the client. Undefined when the client
  * cannot open URLs for us; then the connection fails as before, with a hint on storing it.
  */
-export function secretAsker(server: Server, store: HostStore, log: (m: string) => void): SecretAsker | undefined {
+export function secretAsker(server: Server, keeper: SecretKeeper, log: (m: string) => void): SecretAsker | undefined {
   if (!server.getClientCapabilities()?.elicitation?.url) return undefined;
   return async (request) => {
-    const isPassword = request.secret === "password";
+    const what = WHAT[request.secret];
+    const field = request.canRemember ? what.field : undefined;
+    const prompt = {
+      password: `ssh-mcp needs the password of ${request.target} (host '${request.hostId}') to start a session.`,
+      passphrase: `ssh-mcp needs the passphrase of the private key ${request.keyPath} to log in to ${request.target} (host '${request.hostId}').`,
+      "sudo-password": `sudo on ${request.target} (host '${request.hostId}') asks for the password of that account, to run a command the agent asked to run as another user.`,
+    }[request.secret];
     const page = await SecretPage.open({
-      title: isPassword ? `Password for ${request.target}` : "Key passphrase",
-      prompt: isPassword
-        ? `ssh-mcp needs the password of ${request.target} (host '${request.hostId}') to start a session.`
-        : `ssh-mcp needs the passphrase of the private key ${request.keyPath} to log in to ${request.target} (host '${request.hostId}').`,
-      label: isPassword ? "Password" : "Passphrase",
-      remember: isPassword
+      title: request.secret === "passphrase" ? what.title : `${what.title} for ${request.target}`,
+      prompt,
+      label: what.label,
+      remember: field
         ? `Remember it for host '${request.hostId}' (kept in ~/.ssh-mcp/hosts.json, readable only by you, as add-host would keep it)`
         : undefined,
       maxLength: MAX_LENGTH.password,
@@ -62,7 +88,7 @@ export function secretAsker(server: Server, store: HostStore, log: (m: string) =
           elicitationId,
           url: page.url,
           message:
-            `ssh-mcp needs the ${isPassword ? "password" : "key passphrase"} for ${request.target} (host '${request.hostId}'). ` +
+            `ssh-mcp needs the ${what.title.toLowerCase()} for ${request.target} (host '${request.hostId}'). ` +
             `Open this page on this computer and type it there: it goes to ssh-mcp directly, never to the model.`,
         },
         { timeout: PAGE_TTL_MS },
@@ -75,10 +101,10 @@ export function secretAsker(server: Server, store: HostStore, log: (m: string) =
       return {
         secret,
         worked: async () => {
-          if (!remember) return;
-          await store.edit(request.hostId, { password: secret }).then(
-            () => log(`stored the password typed for host ${request.hostId}`),
-            (error: unknown) => log(`could not store the password for host ${request.hostId}: ${error instanceof Error ? error.message : String(error)}`),
+          if (!remember || !field) return;
+          await keeper.edit(request.hostId, { [field]: secret }).then(
+            () => log(`stored the ${what.title.toLowerCase()} typed for host ${request.hostId}`),
+            (error: unknown) => log(`could not store the ${what.title.toLowerCase()} for host ${request.hostId}: ${error instanceof Error ? error.message : String(error)}`),
           );
         },
       };

@@ -15,6 +15,7 @@ export interface ReportText {
  */
 export function describeReport(report: CommandReport, sessionId: string): ReportText {
   const { output } = report;
+  if (report.error) return { text: report.error.message, isError: true };
   switch (report.status) {
     case "running": {
       const status =
@@ -48,6 +49,7 @@ export function describeReport(report: CommandReport, sessionId: string): Report
 
 /** An ended command as the library's exec returns it: the result on any exit, a typed error otherwise. */
 export function resultOf(report: CommandReport, sessionId: string): CommandResult {
+  if (report.error) throw report.error;
   switch (report.status) {
     case "exited":
       return { exitCode: report.exitCode ?? -1, output: report.output };

@@ -1,3 +1,4 @@
+import type { SshMcpError } from "../errors.js";
 import { CappedOutput } from "./capped-output.js";
 import { LastLine } from "./last-line.js";
 
@@ -27,6 +28,17 @@ export interface CommandReport {
   sessionKept: boolean;
   /** For session_ended: why the session ended. */
   reason?: string;
+  /** Set when the command exited without really starting (sudo refused it): this is its result. */
+  error?: SshMcpError;
+}
+
+/**
+ * Stands between the shell and a command's output when what is sent wraps the command (sudo):
+ * what passes on, and at the end an error when the wrapped command never started.
+ */
+export interface OutputFilter {
+  pass(chunk: Buffer): Buffer | undefined;
+  failure(exitCode: number): SshMcpError | undefined;
 }
 
 /** Stops a running command in its shell; resolves whether the shell answered afterwards. */
@@ -53,6 +65,7 @@ export class Command {
   private readonly timer: NodeJS.Timeout;
   private readonly endWaiters: Array<() => void> = [];
   private reportedEnding = false;
+  private error: SshMcpError | undefined;
   /** Set when whoever stops the command takes its ending too (a cancelled call, the interrupt tool). */
   private claimed = false;
 
@@ -61,6 +74,7 @@ export class Command {
     readonly timeoutMs: number,
     private readonly maxOutputBytes: number,
     private readonly stopper: Stopper,
+    private readonly filter?: OutputFilter,
   ) {
     this.span = new CappedOutput(maxOutputBytes);
     this.timer = setTimeout(() => void this.stop("timed_out"), timeoutMs);
@@ -99,7 +113,9 @@ export class Command {
   totalOutputBytes = 0;
 
   /** Output of the command, in order. */
-  push(chunk: Buffer): void {
+  push(raw: Buffer): void {
+    const chunk = this.filter ? this.filter.pass(raw) : raw;
+    if (!chunk?.length) return;
     this.totalOutputBytes += chunk.length;
     this.span.push(chunk);
     this.lastLine.push(chunk);
@@ -107,7 +123,9 @@ export class Command {
 
   /** The shell printed the end token. During a stop the stopper decides how it ended. */
   exited(exitCode: number): void {
-    if (this.stopReason === undefined) this.finish({ status: "exited", exitCode });
+    if (this.stopReason !== undefined) return;
+    this.error = this.filter?.failure(exitCode);
+    this.finish({ status: "exited", exitCode });
   }
 
   /** The session ended under the command. */
@@ -181,6 +199,7 @@ export class Command {
       timeoutMs: this.timeoutMs,
       sessionKept: ending?.status === "timed_out" || ending?.status === "interrupted" ? ending.sessionKept : ending?.status !== "session_ended",
       reason: ending?.status === "session_ended" ? ending.reason : undefined,
+      ...(ending && this.error && { error: this.error }),
     };
   }
 

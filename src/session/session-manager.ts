@@ -1,18 +1,20 @@
-import { v4 as uuidv4 } from "uuid";
-import { ConcurrencyLimit } from "../concurrency-limit.js";
-import { SerialQueue } from "../serial-queue.js";
-import { DEFAULTS, MAX_TIMER_MS } from "../config.js";
-import type { HostConfig } from "../hosts/host-config.js";
-import type { ConnectOptions } from "../ssh/connect.js";
 import type { Client } from "ssh2";
+import { v4 as uuidv4 } from "uuid";
 import { MAX_AUDIT_COMMAND_CHARS, type AuditLog } from "../audit/audit-log.js";
+import { ConcurrencyLimit } from "../concurrency-limit.js";
+import { DEFAULTS, MAX_TIMER_MS } from "../config.js";
+import type { ResolvedHost } from "../hosts/resolved-host.js";
 import { CommandRefusedError, type Approver, type Clearance, type Guard } from "../policy/guard.js";
-import { refused, secretToAsk, type SecretAsker } from "../ssh/ask-secret.js";
+import { SerialQueue } from "../serial-queue.js";
+import { refused, secretToAsk, type SecretAsker, type SecretRequest } from "../ssh/ask-secret.js";
+import type { ConnectOptions } from "../ssh/connect.js";
 import { connectWithJumps } from "../ssh/proxy-jump.js";
 import type { Command, CommandReport } from "./command.js";
 import { describeReport, resultOf } from "./command-report.js";
 import { watchProgress, type Progress } from "./progress.js";
-import { ShellSession, type CommandResult } from "./shell-session.js";
+import { ShellSession, type CommandResult, type Wrapped } from "./shell-session.js";
+import { SudoPasswordRequiredError, SudoWrongPasswordError } from "./sudo-errors.js";
+import { checkSudoCommand, planSudo, sudoOutputFilter, type SudoRequest } from "./sudo.js";
 import {
   DuplicateSessionError,
   InvalidCommandError,
@@ -24,9 +26,9 @@ import {
   WaitCancelledError,
 } from "./session-errors.js";
 
-/** Where the manager finds saved hosts (a HostStore, or anything that resolves ids the same way). */
+/** Where the manager finds hosts by id, with their jump hosts resolved (a HostDirectory). */
 export interface HostLookup {
-  get(hostId: string): Promise<HostConfig>;
+  get(hostId: string): Promise<ResolvedHost>;
 }
 
 /** Limits and collaborators of a SessionManager. */
@@ -74,6 +76,8 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Asks a person when the host's policy wants approval. */
   approve?: Approver;
+  /** Run the command through sudo as this user, in a child of the session's shell (see sudo.ts). */
+  sudo?: SudoRequest;
 }
 
 /** Per-call options of run: exec's, plus when to hand back and where progress goes. */
@@ -81,6 +85,10 @@ export interface RunOptions extends WaitOptions {
   timeoutMs?: number;
   /** Asks a person when the host's policy wants approval. */
   approve?: Approver;
+  /** Run the command through sudo as this user, in a child of the session's shell (see sudo.ts). */
+  sudo?: SudoRequest;
+  /** Asks a person for a sudo password the host lacks and sudo needs. */
+  askSecret?: SecretAsker;
   /** Hand back after this many milliseconds if the command is still running (default: the yieldMs option). */
   yieldMs?: number;
 }
@@ -161,7 +169,7 @@ export class SessionManager {
         shell,
         queue: new SerialQueue(),
         approvedSimilar: new Set(),
-        secrets: [host.password].filter((secret): secret is string => !!secret),
+        secrets: [host.password, host.sudoPassword].filter((secret): secret is string => !!secret),
       };
       this.sessions.set(id, entry);
       this.ended.delete(id);
@@ -175,7 +183,7 @@ export class SessionManager {
   }
 
   /** An SSH connection to `host` (through its jump hosts) with a shell on it. */
-  private async open(host: HostConfig, id: string, ask?: SecretAsker): Promise<ShellSession> {
+  private async open(host: ResolvedHost, id: string, ask?: SecretAsker): Promise<ShellSession> {
     const client = await this.connect(host, ask);
     try {
       return await ShellSession.open(client, {
@@ -190,18 +198,23 @@ export class SessionManager {
   }
 
   /** Connect; if a secret a person could type is missing or refused, ask once and try again with it. */
-  private async connect(host: HostConfig, ask?: SecretAsker): Promise<Client> {
-    const lookup = (jumpId: string) => this.options.hosts.get(jumpId);
+  private async connect(host: ResolvedHost, ask?: SecretAsker): Promise<Client> {
     try {
-      return await connectWithJumps(host, lookup, this.options.connect);
+      return await connectWithJumps(host, this.options.connect);
     } catch (error) {
       const secret = ask && secretToAsk(host, error);
       if (!secret) throw error;
-      const request = { secret, hostId: host.host_id, target: `${host.username}@${host.host}:${host.port}`, keyPath: host.keyPath };
+      const request: SecretRequest = {
+        secret,
+        hostId: host.host_id,
+        target: `${host.username}@${host.host}:${host.port}`,
+        keyPath: host.keyPath ?? host.identityFiles?.[0],
+        // Only a saved host can keep a password; ~/.ssh/config is the user's, and passphrases are never kept.
+        canRemember: secret === "password" && host.source === "hosts.json",
+      };
       const answer = await ask(request);
       const client = await connectWithJumps(
         secret === "password" ? { ...host, password: answer.secret } : host,
-        lookup,
         secret === "passphrase" ? { ...this.options.connect, keyPassphrase: answer.secret } : this.options.connect,
       ).catch((retryError: unknown) => {
         throw refused(request, retryError);
@@ -228,14 +241,16 @@ export class SessionManager {
   }
 
   private async execNow(sessionId: string, command: string, timeoutMs: number, options: ExecOptions): Promise<CommandResult> {
-    const clearance = await this.clear(this.entry(sessionId), command, options.approve);
+    if (options.sudo) checkSudoCommand(command);
+    const clearance = await this.clear(this.entry(sessionId), command, options.approve, options.sudo);
+    const password = options.sudo && (await this.sudoPasswordOf(this.entry(sessionId)));
     let entry = this.entry(sessionId);
     for (let earlier = entry.shell.command; earlier?.running; earlier = entry.shell.command) {
       await earlier.whenEnded();
       entry = this.entry(sessionId);
     }
     entry.shell.command?.report();
-    const started = this.startOn(entry, command, timeoutMs, clearance);
+    const started = await this.launch(entry, command, timeoutMs, clearance, options.sudo, password || undefined);
     await this.follow(started, Infinity, { signal: options.signal });
     return resultOf(started.report(), sessionId);
   }
@@ -250,9 +265,28 @@ export class SessionManager {
     const timeoutMs = this.checkCommand(command, options.timeoutMs);
     const lost = this.unreadOfEnded(sessionId)?.report();
     if (lost) throw new SessionEndedError(sessionId, lost.reason ?? "it ended", lost.output);
-    const clearance = await this.clear(await this.free(sessionId), command, options.approve);
-    // Check again: a person may have taken a while to approve.
-    const started = this.startOn(await this.free(sessionId), command, timeoutMs, clearance);
+    if (options.sudo) checkSudoCommand(command);
+    const entry = await this.free(sessionId);
+    const clearance = await this.clear(entry, command, options.approve, options.sudo);
+    const password = options.sudo && (await this.sudoPasswordOf(entry));
+    const report = await this.runOnce(sessionId, command, timeoutMs, clearance, options, password || undefined);
+    // sudo wanted a password nobody stored: it refused before running anything, so ask the person and run it again.
+    if (!options.sudo || !options.askSecret || !(report.error instanceof SudoPasswordRequiredError)) return report;
+    const host = await this.options.hosts.get(entry.info.hostId).catch(() => undefined);
+    const answer = await options.askSecret({
+      secret: "sudo-password",
+      hostId: entry.info.hostId,
+      target: entry.info.target,
+      canRemember: host?.source === "hosts.json",
+    });
+    const retried = await this.runOnce(sessionId, command, timeoutMs, clearance, options, answer.secret);
+    if (!(retried.error instanceof SudoWrongPasswordError)) await answer.worked();
+    return retried;
+  }
+
+  /** Start the command once the session is free (checked again: a person may have taken a while), and follow it. */
+  private async runOnce(sessionId: string, command: string, timeoutMs: number, clearance: Clearance, options: RunOptions, sudoPassword?: string) {
+    const started = await this.launch(await this.free(sessionId), command, timeoutMs, clearance, options.sudo, sudoPassword);
     await this.follow(started, options.yieldMs ?? this.yieldMs, options);
     return started.report();
   }
@@ -278,6 +312,32 @@ export class SessionManager {
     if (!command) return undefined;
     await command.stop("interrupted", true);
     return command.report();
+  }
+
+  /**
+   * Start a command, or its sudo wrapper (see sudo.ts): with a password, a private FIFO is fed
+   * over a second channel just before, and cleaned up when the command ends however it ends.
+   */
+  private async launch(entry: Entry, text: string, timeoutMs: number, clearance: Clearance, sudo?: SudoRequest, password?: string): Promise<Command> {
+    if (!sudo) return this.startOn(entry, text, timeoutMs, clearance);
+    const pipe = password === undefined ? undefined : await entry.shell.openSudoPipe(password);
+    const plan = planSudo(text, sudo, pipe?.path);
+    try {
+      const filter = sudoOutputFilter(plan, { hostId: entry.info.hostId, target: entry.info.target });
+      const command = this.startOn(entry, text, timeoutMs, clearance, { script: plan.script, filter }, sudo.user);
+      if (pipe) void command.whenEnded().then(() => pipe.release());
+      return command;
+    } catch (error) {
+      await pipe?.release();
+      throw error;
+    }
+  }
+
+  /** The session's host's sudoPassword as stored now, unless the host_id has since been pointed at another account or machine. */
+  private async sudoPasswordOf(entry: Entry): Promise<string | undefined> {
+    const host = await this.options.hosts.get(entry.info.hostId).catch(() => undefined);
+    if (!host || `${host.username}@${host.host}:${host.port}` !== entry.info.target) return undefined;
+    return host.sudoPassword;
   }
 
   /** Resolves with the reason once the session has ended (at once if it already has). */
@@ -309,16 +369,26 @@ export class SessionManager {
   }
 
   /** Apply the host's policy (asking the person if it says so); a refusal is logged and thrown. */
-  private async clear(entry: Entry, command: string, approve?: Approver): Promise<Clearance> {
+  private async clear(entry: Entry, command: string, approve?: Approver, sudo?: SudoRequest): Promise<Clearance> {
     const guard = this.options.guard;
     if (!guard) return UNGUARDED;
     const { hostId, target, sessionId } = entry.info;
     try {
-      return await guard.clear({ hostId, target, command, approvedSimilar: entry.approvedSimilar }, approve);
+      return await guard.clear({ hostId, target, command, sudo: sudo !== undefined, approvedSimilar: entry.approvedSimilar }, approve);
     } catch (error) {
       if (error instanceof CommandRefusedError) {
         void this.options.audit?.append(
-          { time: new Date().toISOString(), hostId, target, sessionId, kind: "exec", ...auditedCommand(command), decision: error.decision, reason: error.reason },
+          {
+            time: new Date().toISOString(),
+            hostId,
+            target,
+            sessionId,
+            kind: "exec",
+            ...auditedCommand(command),
+            ...(sudo && { sudo: sudo.user }),
+            decision: error.decision,
+            reason: error.reason,
+          },
           entry.secrets,
         );
       }
@@ -326,20 +396,20 @@ export class SessionManager {
     }
   }
 
-  private startOn(entry: Entry, text: string, timeoutMs: number, clearance: Clearance): Command {
-    const command = entry.shell.start(text, timeoutMs);
+  private startOn(entry: Entry, text: string, timeoutMs: number, clearance: Clearance, wrapped?: Wrapped, sudoUser?: string): Command {
+    const command = entry.shell.start(text, timeoutMs, wrapped);
     this.touch(entry);
     // The idle timer counts from the end of a command, not its start.
     void command.whenEnded().then(() => {
       this.touch(entry);
       // After the caller's result is on its way: the log line is not on the exec path.
-      setImmediate(() => this.audit(entry, command, clearance));
+      setImmediate(() => this.audit(entry, command, clearance, sudoUser));
     });
     return command;
   }
 
   /** One audit line for a command that ran, written off the caller's path. */
-  private audit(entry: Entry, command: Command, clearance: Clearance): void {
+  private audit(entry: Entry, command: Command, clearance: Clearance, sudoUser?: string): void {
     const log = this.options.audit;
     if (!log) return;
     const { hostId, target, sessionId } = entry.info;
@@ -352,6 +422,7 @@ export class SessionManager {
         sessionId,
         kind: "exec",
         ...auditedCommand(command.text),
+        ...(sudoUser !== undefined && { sudo: sudoUser }),
         decision: clearance.decision,
         ...(clearance.decision === "approved" && { reason: clearance.reason }),
         status: ending.status,

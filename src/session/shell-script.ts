@@ -216,3 +216,77 @@ export function hangupScript(shellPid: number): string {
 export function killShellScript(shellPid: number): string {
   return sidecar(`kill -s TERM ${shellPid} 2>/dev/null; sleep 0.5; kill -s KILL ${shellPid} 2>/dev/null; exit 0`);
 }
+
+/** What a sudo command prints to tell its outcome apart from its output; random per command (see sudo.ts). */
+export interface SudoTokens {
+  /** sudo's password prompt (`-p`): sudo prints it each time it reads a password. */
+  prompt: string;
+  /** Printed by the target user's shell first: sudo let the command run. */
+  started: string;
+  /** Printed instead of running sudo when the host has none. */
+  missing: string;
+}
+
+/**
+ * What sudo runs, with /bin/sh so that these lines mean the same everywhere: announce itself, drop
+ * stdin for /dev/null, and run the command with the account's login shell ($1, the session's
+ * $SHELL) as a child it can stop. sudo passes the SIGINT and SIGTERM of an interrupt on to this
+ * shell only (ssh-mcp's account may not signal the target user's processes), so its trap stops
+ * the command's whole tree: TERM first (a background child ignores SIGINT), then KILL.
+ */
+function sudoChild(startedToken: string): string {
+  return [
+    `\\command printf '%s\\n' ${startedToken}`,
+    "exec </dev/null",
+    "S=$$; KEEP=; SAME_SESSION=",
+    LIST_PROCESSES,
+    DESCENDANTS,
+    SIGNAL_TARGETS,
+    "trap 'signal TERM || signal KILL; exit 130' INT TERM HUP",
+    '"$1" -c "$2" &',
+    "wait $!",
+  ].join("\n");
+}
+
+/**
+ * The command text that runs `command` through sudo as `user`, from the session's shell (so in its
+ * working directory) but in a child shell of the account's login shell type, so nothing it
+ * changes persists. With `fifo`, sudo reads the password from that pipe (`-S`), which this
+ * command opens first and then unlinks with its private directory; without, sudo never asks
+ * (`-n`). The command gets /dev/null as stdin, never the pipe. sudo's prompt is our random token,
+ * so a second prompt (a wrong password) shows in the output instead of a wait.
+ */
+export function sudoScript(command: string, user: string, tokens: SudoTokens, fifo?: string): string {
+  const child = sudoChild(tokens.started);
+  const auth = fifo === undefined ? "-n" : `-S -p ${shellQuote(tokens.prompt)}`;
+  const sudo =
+    `if \\command -v sudo >/dev/null 2>&1; then ` +
+    `\\command sudo ${auth} -u ${shellQuote(user)} -- /bin/sh -c ${shellQuote(child)} sh "\${SHELL:-/bin/sh}" ${shellQuote(command)}; ` +
+    `else \\command printf '%s\\n' ${tokens.missing}; (exit 127); fi`;
+  if (fifo === undefined) return sudo;
+  const dir = fifo.slice(0, fifo.lastIndexOf("/"));
+  return `{ \\command rm -rf ${shellQuote(dir)}; ${sudo}; } <${shellQuote(fifo)}`;
+}
+
+/**
+ * Run on a second channel: make a private directory (mktemp -d, umask 077) holding a FIFO, print
+ * "PID DIR", then copy this channel's stdin (the sudo password and a newline, then end of file)
+ * into the FIFO once sudo's command opens it. The password is in no argument and no file: it
+ * passes through the channel and a kernel pipe only.
+ */
+export function sudoPipeScript(): string {
+  return sidecar(
+    [
+      "umask 077",
+      'd=$(mktemp -d 2>/dev/null) || exit 1',
+      'mkfifo "$d/p" || { rmdir "$d"; exit 1; }',
+      `printf '%s %s\\n' "$$" "$d"`,
+      'exec cat >"$d/p"',
+    ].join("\n"),
+  );
+}
+
+/** Stop a pipe script whose FIFO was never opened (it waits in open()) and remove its directory. */
+export function sudoPipeCleanupScript(pid: number, dir: string): string {
+  return sidecar(`kill -s TERM ${pid} 2>/dev/null; rm -rf ${shellQuote(dir)}; exit 0`);
+}

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { Client, ClientChannel } from "ssh2";
-import { Command } from "./command.js";
+import { Command, type OutputFilter } from "./command.js";
 import { CommandStream } from "./command-stream.js";
 import { commandScript, commandTokens, hangupScript, initScript, interruptScript, killShellScript } from "./shell-script.js";
 import { SessionBusyError, SessionEndedError, ShellStartError } from "./session-errors.js";
+import { openSudoPipe, type SudoPipe } from "./sudo.js";
 
 /** Limits one shell works within. */
 export interface ShellOptions {
@@ -27,6 +28,12 @@ const SIDECAR_LIMIT_MS = 10_000;
 export interface CommandResult {
   exitCode: number;
   output: string;
+}
+
+/** What the shell runs in place of a command that is wrapped (sudo), and how its output is read. */
+export interface Wrapped {
+  script: string;
+  filter: OutputFilter;
 }
 
 /** A command's parser, made before the command is sent (see commandScript), and where its output goes. */
@@ -126,18 +133,18 @@ export class ShellSession {
    * Send a command to the shell and return it running. The caller makes sure the session is
    * free (see `command`); a running command here is refused.
    */
-  start(text: string, timeoutMs: number): Command {
+  start(text: string, timeoutMs: number, wrapped?: Wrapped): Command {
     if (!this.alive) throw this.endedError("");
     if (this.last?.running) throw new SessionBusyError(this.options.sessionId, this.last.text, this.last.elapsedMs());
     const { id, stream, sink } = this.next;
     this.next = prepare();
     let answered!: () => void;
     const shellAnswered = new Promise<void>((resolve) => (answered = resolve));
-    const command = new Command(text, timeoutMs, this.options.maxOutputBytes, () => this.stop(stream, shellAnswered));
+    const command = new Command(text, timeoutMs, this.options.maxOutputBytes, () => this.stop(stream, shellAnswered), wrapped?.filter);
     sink.command = command;
     this.last = command;
     this.active = { command, stream, answered };
-    this.channel.write(commandScript(id, text, this.next.id));
+    this.channel.write(commandScript(id, wrapped?.script ?? text, this.next.id));
     return command;
   }
 
@@ -210,6 +217,16 @@ export class ShellSession {
         resolve({ end: () => ch.end(), closed });
       });
     });
+  }
+
+  /**
+   * A private FIFO on the host holding `password` for one sudo command (see sudo.ts), fed over a
+   * second channel: call it only when that command is about to be sent.
+   */
+  openSudoPipe(password: string): Promise<SudoPipe> {
+    const open = (script: string) =>
+      new Promise<ClientChannel>((resolve, reject) => this.client.exec(script, (error, ch) => (error ? reject(error) : resolve(ch))));
+    return openSudoPipe(open, password);
   }
 
   private endedError(output: string): SessionEndedError {

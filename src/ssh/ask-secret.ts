@@ -2,13 +2,15 @@ import { SshMcpError } from "../errors.js";
 import type { HostConfig } from "../hosts/host-config.js";
 import { AuthenticationError, CredentialsError } from "./connect-errors.js";
 
-/** A secret a connection needs and a person could type: the host's password or its key's passphrase. */
+/** A secret a person could type: the host's login password, its key's passphrase, or the password sudo asks for. */
 export interface SecretRequest {
-  secret: "password" | "passphrase";
+  secret: "password" | "passphrase" | "sudo-password";
   hostId: string;
   /** user@host:port */
   target: string;
   keyPath?: string;
+  /** Whether the host can keep it (a saved host's password or sudo password; never a passphrase). */
+  canRemember: boolean;
 }
 
 /** What the person gave. */
@@ -25,7 +27,7 @@ export type SecretAsker = (request: SecretRequest) => Promise<SecretAnswer>;
 export class SecretRefusedError extends SshMcpError {}
 
 /** Which secret a person could give to get past `error` on `host` itself (not a jump host), if any. */
-export function secretToAsk(host: HostConfig, error: unknown): SecretRequest["secret"] | undefined {
+export function secretToAsk(host: Pick<HostConfig, "host_id">, error: unknown): "password" | "passphrase" | undefined {
   if (error instanceof CredentialsError && error.missing?.hostId === host.host_id) return error.missing.secret;
   if (error instanceof AuthenticationError && error.refusedBy?.hostId === host.host_id && !error.refusedBy.triedPassword) {
     return "password";
@@ -38,7 +40,8 @@ export function refused(request: SecretRequest, error: unknown): SshMcpError {
   if (!(error instanceof AuthenticationError || error instanceof CredentialsError)) {
     return error instanceof SshMcpError ? error : new SshMcpError(String(error));
   }
-  const what = request.secret === "password" ? `The password typed for ${request.target}` : `The passphrase typed for key ${request.keyPath}`;
+  const what =
+    request.secret === "passphrase" ? `The passphrase typed for key ${request.keyPath}` : `The password typed for ${request.target}`;
   return new SecretRefusedError(
     `${what} did not work (${error.message}) Nothing was stored. Run start-session again to type it again, ` +
       `or store it yourself: edit-host with ${request.secret === "password" ? "password" : "a key in ssh-agent"}.`,

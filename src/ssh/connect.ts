@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import type { Duplex } from "node:stream";
 import ssh2, { type ConnectConfig } from "ssh2";
-import type { HostConfig } from "../hosts/host-config.js";
+import type { ResolvedHost } from "../hosts/resolved-host.js";
 import { KeyFileError, keyFilePath, readPrivateKeyFile } from "../hosts/key-file.js";
 import { SshMcpError } from "../errors.js";
 import { ASK_TIMEOUT_MS, type HostKeyTrust } from "./host-key-trust.js";
@@ -36,10 +36,14 @@ const HOST_KEY_ALGORITHMS = [
 ];
 const ALGORITHMS_OF_KEY_TYPE: Record<string, string[]> = { "ssh-rsa": ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] };
 
-/** Open an authenticated SSH connection to a saved host, verifying its host key first; over `sock` when given (a jump host's tunnel). */
-export async function connect(host: HostConfig, options: ConnectOptions, sock?: Duplex): Promise<Client> {
+/** Open an authenticated SSH connection to a host, verifying its host key first; over `sock` when given (a jump host's tunnel). */
+export async function connect(host: ResolvedHost, options: ConnectOptions, sock?: Duplex): Promise<Client> {
   const auth = await authConfig(host, options);
-  const preferred = (await options.trust.recordedKeyTypes(host.host, host.port)).flatMap(
+  const trust = options.trust.forHost({
+    ...(host.knownHostsFiles !== undefined && { userKnownHostsFiles: host.knownHostsFiles }),
+    ...(host.strictHostKeys !== undefined && { policy: host.strictHostKeys }),
+  });
+  const preferred = (await trust.recordedKeyTypes(host.host, host.port)).flatMap(
     (type) => ALGORITHMS_OF_KEY_TYPE[type] ?? [type],
   );
   const serverHostKey = [...new Set([...preferred, ...HOST_KEY_ALGORITHMS])].filter((a) =>
@@ -52,12 +56,12 @@ export async function connect(host: HostConfig, options: ConnectOptions, sock?: 
     port: host.port,
     username: host.username,
     // Under `ask` the handshake waits while a person looks at a new host's key.
-    readyTimeout: options.connectTimeoutMs + (options.trust.asks ? ASK_TIMEOUT_MS : 0),
-    keepaliveInterval: options.keepaliveIntervalMs,
-    keepaliveCountMax: options.keepaliveCountMax,
+    readyTimeout: (host.connectTimeoutMs ?? options.connectTimeoutMs) + (trust.asks ? ASK_TIMEOUT_MS : 0),
+    keepaliveInterval: host.keepaliveIntervalMs ?? options.keepaliveIntervalMs,
+    keepaliveCountMax: host.keepaliveCountMax ?? options.keepaliveCountMax,
     algorithms: { serverHostKey: serverHostKey as NonNullable<ConnectConfig["algorithms"]>["serverHostKey"] },
     hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
-      options.trust.verify(host.host, host.port, key, host.hostKey).then(
+      trust.verify(host.host, host.port, key, host.hostKey).then(
         () => verify(true),
         (error: unknown) => {
           hostKeyError = error;
@@ -104,11 +108,11 @@ export async function connect(host: HostConfig, options: ConnectOptions, sock?: 
 
 type AuthConfig = Pick<ConnectConfig, "password" | "privateKey" | "passphrase" | "agent" | "agentForward" | "tryKeyboard">;
 
-async function authConfig(host: HostConfig, options: ConnectOptions): Promise<AuthConfig> {
+async function authConfig(host: ResolvedHost, options: ConnectOptions): Promise<AuthConfig> {
   const auth: AuthConfig = {};
+  const homeDir = options.homeDir ?? homedir();
   if (host.keyPath) {
-    const homeDir = options.homeDir ?? homedir();
-    const key = await readKey(host.keyPath, homeDir);
+    const key = await readKey(host.keyPath, homeDir, "Fix keyPath with edit-host, or clear it (keyPath \"\") to use ssh-agent.");
     const parsed = utils.parseKey(key, options.keyPassphrase);
     if (parsed instanceof Error) {
       throw keyError(host.host_id, host.keyPath, keyFilePath(host.keyPath, homeDir), parsed, options.keyPassphrase !== undefined);
@@ -116,11 +120,27 @@ async function authConfig(host: HostConfig, options: ConnectOptions): Promise<Au
     auth.privateKey = key;
     if (options.keyPassphrase !== undefined) auth.passphrase = options.keyPassphrase;
   }
+  if (host.identityFiles) {
+    const key = await identityKey(host, host.identityFiles, options, homeDir);
+    if (key) {
+      auth.privateKey = key;
+      if (options.keyPassphrase !== undefined) auth.passphrase = options.keyPassphrase;
+    }
+  }
   if (host.password) {
     auth.password = host.password;
     auth.tryKeyboard = true;
   }
-  if (!host.keyPath && !host.password) {
+  if (host.source === "ssh-config") {
+    // As OpenSSH: the agent's keys are offered too unless IdentitiesOnly, and are all there is without a usable key.
+    if (options.agentSocket && (!auth.privateKey || !host.identitiesOnly)) auth.agent = options.agentSocket;
+    if (!auth.privateKey && !auth.agent) {
+      throw new CredentialsError(
+        `Host '${host.host_id}' (from ssh config) has no usable IdentityFile (tried ${host.identityFiles?.join(", ") || "none"}), ` +
+          `and SSH_AUTH_SOCK is not set for ssh-mcp, so ssh-agent cannot be used either. Add an IdentityFile that exists, or pass SSH_AUTH_SOCK in the server's environment.`,
+      );
+    }
+  } else if (!host.keyPath && !host.password) {
     if (!options.agentSocket) {
       throw new CredentialsError(
         `Host '${host.host_id}' has no password or keyPath, so ssh-agent is used, but SSH_AUTH_SOCK is not set for ssh-mcp. ` +
@@ -144,12 +164,36 @@ async function authConfig(host: HostConfig, options: ConnectOptions): Promise<Au
   return auth;
 }
 
-async function readKey(keyPath: string, homeDir: string): Promise<Buffer> {
+/**
+ * The first of an ssh config host's IdentityFiles that exists, unlocked with SSH_MCP_KEY_PASSPHRASE
+ * like keyPath. Undefined when none exists, or when it cannot be used and the agent can take over,
+ * as OpenSSH falls back to the agent; otherwise the error says why.
+ */
+async function identityKey(host: ResolvedHost, files: string[], options: ConnectOptions, homeDir: string): Promise<Buffer | undefined> {
+  for (const file of files) {
+    let key: Buffer;
+    try {
+      key = await readPrivateKeyFile(file, homeDir);
+    } catch (error) {
+      if (error instanceof KeyFileError && error.problem === "does not exist") continue;
+      if (options.agentSocket) return undefined;
+      if (!(error instanceof KeyFileError)) throw error;
+      throw new CredentialsError(`${error.message} Fix the IdentityFile of '${host.host_id}' in your ssh config, or use ssh-agent.`, { cause: error });
+    }
+    const parsed = utils.parseKey(key, options.keyPassphrase);
+    if (!(parsed instanceof Error)) return key;
+    if (options.agentSocket) return undefined;
+    throw keyError(host.host_id, file, file, parsed, options.keyPassphrase !== undefined);
+  }
+  return undefined;
+}
+
+async function readKey(keyPath: string, homeDir: string, hint: string): Promise<Buffer> {
   try {
     return await readPrivateKeyFile(keyPath, homeDir);
   } catch (error) {
     if (!(error instanceof KeyFileError)) throw error;
-    throw new CredentialsError(`${error.message} Fix keyPath with edit-host, or clear it (keyPath "") to use ssh-agent.`, { cause: error });
+    throw new CredentialsError(`${error.message} ${hint}`, { cause: error });
   }
 }
 
@@ -170,13 +214,16 @@ function keyError(hostId: string, given: string, path: string, error: Error, had
 }
 
 /** Turn ssh2's errors (level client-socket / client-timeout / client-authentication) into ours, once. */
-function describeFailure(host: HostConfig, auth: AuthConfig, error: unknown): SshMcpError {
+function describeFailure(host: ResolvedHost, auth: AuthConfig, error: unknown): SshMcpError {
   const err = error as Error & { level?: string; code?: string };
   const target = `${host.username}@${host.host}:${host.port}`;
   if (err.level === "client-authentication") {
     const tried = [auth.privateKey && "key", auth.password && "password", auth.agent && "agent"].filter(Boolean).join(", ");
     return new AuthenticationError(
-      `Authentication failed for ${target} (tried: ${tried}). Check the username and credentials with edit-host.`,
+      `Authentication failed for ${target} (tried: ${tried}). ` +
+        (host.source === "ssh-config"
+          ? `Check User and IdentityFile for '${host.host_id}' in your ssh config, and the keys in ssh-agent.`
+          : "Check the username and credentials with edit-host."),
       { cause: err },
       { hostId: host.host_id, triedPassword: auth.password !== undefined },
     );

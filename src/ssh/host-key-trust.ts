@@ -62,11 +62,12 @@ export type HostKeyVerdict = { accepted: true; /** true if this call appended a 
 /** Decides whether to trust a server's host key, with OpenSSH's known_hosts semantics. */
 export class HostKeyTrust {
   private readonly options: HostKeyTrustOptions;
-  /** Serialises our own appends; the file lock alone would make them spin against each other. */
-  private readonly appends = new SerialQueue();
+  /** Serialises our own appends; the file lock alone would make them spin against each other. Shared with forHost() views. */
+  private readonly appends: SerialQueue;
 
-  constructor(options: HostKeyTrustOptions) {
+  constructor(options: HostKeyTrustOptions, appends = new SerialQueue()) {
     this.options = { ...options };
+    this.appends = appends;
   }
 
   /** True under policy `ask`: a handshake may wait for a person (up to ASK_TIMEOUT_MS). */
@@ -77,6 +78,22 @@ export class HostKeyTrust {
   /** Under policy `ask`, ask `confirm` about new hosts from now on. */
   askWith(confirm: NewKeyConfirmer): void {
     this.options.confirmNewKey = confirm;
+  }
+
+  /**
+   * The same trust with one host's own settings (from ~/.ssh/config): its UserKnownHostsFile files
+   * read in place of the user's, and its StrictHostKeyChecking. New keys still go to our own file.
+   */
+  forHost(settings: { userKnownHostsFiles?: string[]; policy?: StrictHostKeyChecking }): HostKeyTrust {
+    if (settings.userKnownHostsFiles === undefined && settings.policy === undefined) return this;
+    return new HostKeyTrust(
+      {
+        ...this.options,
+        ...(settings.userKnownHostsFiles !== undefined && { userKnownHostsFiles: settings.userKnownHostsFiles }),
+        ...(settings.policy !== undefined && { policy: settings.policy }),
+      },
+      this.appends,
+    );
   }
 
   /** Key types recorded for host:port in any known_hosts file (our file first), de-duplicated; ignores pins and @revoked/@cert-authority lines. */

@@ -1,33 +1,21 @@
 import type { Client } from "ssh2";
 import type { Duplex } from "node:stream";
-import type { HostConfig } from "../hosts/host-config.js";
+import type { ResolvedHost } from "../hosts/resolved-host.js";
 import { checkSavedHost } from "../hosts/host-validation.js";
 import { connect, type ConnectOptions } from "./connect.js";
 import { ConnectionError } from "./connect-errors.js";
 
-const MAX_JUMPS = 8;
-
 /**
- * Connect to `host`, through its proxyJump chain when it has one, as OpenSSH's ProxyJump does:
- * each hop is a full SSH connection (its own host key check and login) carrying the next one in
- * a direct-tcpip channel, and closing the last hop closes the ones before it.
+ * Connect to `host`, through its jump hosts (`via`, resolved by the host lookup) when it has any,
+ * as OpenSSH's ProxyJump does: each hop is a full SSH connection (its own host key check and login)
+ * carrying the next one in a direct-tcpip channel, and closing the last hop closes the ones before it.
  */
-export async function connectWithJumps(
-  host: HostConfig,
-  lookup: (hostId: string) => Promise<HostConfig>,
-  options: ConnectOptions,
-  via: string[] = [],
-): Promise<Client> {
+export async function connectWithJumps(host: ResolvedHost, options: ConnectOptions): Promise<Client> {
   // Before any connection: a hand-edited or old hosts.json may hold a pattern where a host name belongs.
-  checkSavedHost(host);
-  if (host.proxyJump === undefined) return connect(host, options);
-  if (via.includes(host.host_id) || via.length >= MAX_JUMPS) {
-    throw new ConnectionError(
-      `The proxyJump chain ${[...via, host.host_id].join(" -> ")} loops or is longer than ${MAX_JUMPS} hops. Fix proxyJump with edit-host.`,
-    );
-  }
-  const jumpHost = await lookup(host.proxyJump);
-  const jump = await connectWithJumps(jumpHost, lookup, options, [...via, host.host_id]);
+  if (host.source === "hosts.json") checkSavedHost(host);
+  if (host.via === undefined) return connect(host, options);
+  const jumpHost = host.via;
+  const jump = await connectWithJumps(jumpHost, options);
   try {
     const tunnel = await openTunnel(jump, jumpHost, host);
     const client = await connect(host, options, tunnel);
@@ -39,7 +27,7 @@ export async function connectWithJumps(
   }
 }
 
-function openTunnel(jump: Client, jumpHost: HostConfig, target: HostConfig): Promise<Duplex> {
+function openTunnel(jump: Client, jumpHost: ResolvedHost, target: ResolvedHost): Promise<Duplex> {
   return new Promise((resolve, reject) =>
     jump.forwardOut("127.0.0.1", 0, target.host, target.port, (error, channel) => {
       if (!error) return resolve(channel);

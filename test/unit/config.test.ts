@@ -55,3 +55,12 @@ describe("readConfig", () => {
     expect(() => readConfig({ [name]: value }, "/h")).toThrow(message);
   });
 });
+
+describe("SSH_MCP_SSH_CONFIG", () => {
+  it("defaults to ~/.ssh/config, takes another file (~/ expanded), and none turns ssh config off", () => {
+    expect(readConfig({}, "/home/u").sshConfigFile).toBe("/home/u/.ssh/config");
+    expect(readConfig({ SSH_MCP_SSH_CONFIG: "/etc/ssh/lab_config" }, "/home/u").sshConfigFile).toBe("/etc/ssh/lab_config");
+    expect(readConfig({ SSH_MCP_SSH_CONFIG: "~/lab/config" }, "/home/u").sshConfigFile).toBe("/home/u/lab/config");
+    expect(readConfig({ SSH_MCP_SSH_CONFIG: "none" }, "/home/u").sshConfigFile).toBeUndefined();
+  });
+});

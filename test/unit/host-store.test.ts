@@ -360,7 +360,7 @@ describe("edit", () => {
     const error = await store.edit("web", patch).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidHostError);
     expect((error as Error).message).toBe(
-      "Nothing to change: give at least one of host, port, username, password, keyPath, hostKey, agentForward, proxyJump.",
+      "Nothing to change: give at least one of host, port, username, password, sudoPassword, keyPath, hostKey, agentForward, proxyJump.",
     );
     expect(await snapshot()).toEqual(before);
   });
@@ -890,3 +890,25 @@ function startWriter(prefix: string): {
   );
   return { child, ready, done };
 }
+
+describe("sudoPassword", () => {
+  const SUDO: HostInput = { host_id: "web", host: "10.0.0.5", username: "deploy", keyPath: "~/id_test", sudoPassword: "s3cret-sudo" };
+
+  it("is stored like password, cleared with an empty string, and never quoted in an error", async () => {
+    const store = makeStore();
+    await store.add(SUDO);
+    expect(JSON.parse(await readFile(hostsFile(), "utf8")).hosts[0].sudoPassword).toBe("s3cret-sudo");
+    const bad = await store.edit("web", { sudoPassword: "line\nbreak-s3cret" }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(InvalidHostError);
+    expect((bad as Error).message).toBe("Invalid sudoPassword: must not contain a line break or NUL.");
+    expect((await store.edit("web", { sudoPassword: "" })).host).not.toHaveProperty("sudoPassword");
+  });
+
+  it("is removed, like password, when the host is pointed at another account or machine", async () => {
+    const store = makeStore();
+    await store.add(SUDO);
+    const edit = await store.edit("web", { username: "root" });
+    expect(edit.host).not.toHaveProperty("sudoPassword");
+    expect(edit.removed).toEqual([{ field: "sudoPassword", because: ["username"] }]);
+  });
+});

@@ -5,9 +5,10 @@ import { MAX_COMMAND_BYTES, MAX_TIMER_MS } from "../../config.js";
 import { MAX_LENGTH } from "../../hosts/host-fields.js";
 import { MAX_SESSION_ID_LENGTH, type SessionInfo, type SessionManager } from "../../session/session-manager.js";
 import { briefCommand, formatDuration } from "../../session/command.js";
-import type { HostStore } from "../../hosts/host-store.js";
+import type { HostDirectory } from "../../hosts/host-directory.js";
 import { commandApprover, secretAsker } from "../elicitation.js";
 import { commandOutputSchema, commandResult, idleResult, progressSender } from "../command-result.js";
+import { sudoRequest, sudoUserSchema } from "../../session/sudo.js";
 import { safely, textResult } from "../tool-result.js";
 import { toolInput } from "./tool-input.js";
 
@@ -19,7 +20,7 @@ function describeSession(s: SessionInfo): string {
 }
 
 /** start-session, list-sessions, exec, read-output, interrupt, close-session. */
-export function registerSessionTools(server: McpServer, sessions: SessionManager, store: HostStore, log: (m: string) => void): void {
+export function registerSessionTools(server: McpServer, sessions: SessionManager, hosts: HostDirectory, log: (m: string) => void): void {
   server.registerTool(
     "start-session",
     {
@@ -28,7 +29,7 @@ export function registerSessionTools(server: McpServer, sessions: SessionManager
         "Connect to a saved host and open a persistent shell. Returns the session id to pass to exec. Working directory, environment variables and background jobs persist between exec calls in one session. " +
         "If the host needs a password that is not stored, the user is asked for it on a local web page (never ask the user to type it into the chat).",
       inputSchema: toolInput({
-        host_id: boundedString(MAX_LENGTH.host_id).describe("Id of a saved host (see list-hosts)"),
+        host_id: boundedString(MAX_LENGTH.host_id).describe("Id of a host from list-hosts (saved, or a ~/.ssh/config alias)"),
         sessionId: sessionId.optional().describe("Id to give the session; a UUID is generated if omitted"),
       }),
       outputSchema: { sessionId: z.string(), hostId: z.string(), target: z.string() },
@@ -36,7 +37,7 @@ export function registerSessionTools(server: McpServer, sessions: SessionManager
     },
     safely(log, async ({ host_id, sessionId }) => {
       // A password or passphrase the host lacks is asked of the person, on a page of ours, if the client can open one.
-      const s = await sessions.start(host_id, sessionId, { askSecret: secretAsker(server.server, store, log) });
+      const s = await sessions.start(host_id, sessionId, { askSecret: secretAsker(server.server, hosts, log) });
       return textResult(s.sessionId, { sessionId: s.sessionId, hostId: s.hostId, target: s.target });
     }),
   );
@@ -76,7 +77,9 @@ export function registerSessionTools(server: McpServer, sessions: SessionManager
         "Run a shell command in a session (stdout and stderr together; stdin is empty, so pass -y instead of answering prompts). " +
         "If it ends within yield_ms you get its output; a non-zero exit is an error with the code. If it is still running, you get the output so far " +
         "and it keeps running: call read-output until it is done, or interrupt to stop it. One command at a time per session; " +
-        "work that must outlive the session belongs in the background with a log file (nohup cmd > log 2>&1 &).",
+        "work that must outlive the session belongs in the background with a log file (nohup cmd > log 2>&1 &). " +
+        "sudo: true runs the command as root (or sudo_user) through sudo, in the session's directory but in a child shell: cd and variables it sets do not persist. " +
+        "A sudo password, if needed, is the user's to give (stored with ssh-mcp hosts edit ID --ask-sudo-password, or typed on a local page): never put one in a command.",
       inputSchema: toolInput({
         session_id: sessionId.describe("Session id from start-session"),
         // Characters, not bytes: the byte limit is checked before sending, with a message that says how to split.
@@ -87,13 +90,18 @@ export function registerSessionTools(server: McpServer, sessions: SessionManager
         yield_ms: wholeNumber(0, MAX_TIMER_MS)
           .optional()
           .describe("Hand back after this many milliseconds if still running (default SSH_MCP_EXEC_YIELD_MS, 30000)"),
+        sudo: z.boolean({ error: "must be true or false" }).optional().describe("Run the command through sudo (as root unless sudo_user)"),
+        sudo_user: sudoUserSchema.optional().describe("User to run as with sudo (default root)"),
       }),
       outputSchema: commandOutputSchema,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },
-    safely(log, async ({ session_id, command, timeout_ms, yield_ms }, extra) => {
+    safely(log, async ({ session_id, command, timeout_ms, yield_ms, sudo, sudo_user }, extra) => {
+      const asUser = sudoRequest(sudo, sudo_user);
       const report = await sessions.run(session_id, command, {
+        ...(asUser && { sudo: asUser }),
         approve: commandApprover(server.server),
+        askSecret: secretAsker(server.server, hosts, log),
         timeoutMs: timeout_ms,
         yieldMs: yield_ms,
         signal: extra.signal,

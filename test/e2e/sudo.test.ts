@@ -218,3 +218,56 @@ describe("exec with sudo", () => {
     }
   });
 });
+
+describe("sudo with hand-back and the secret page", () => {
+  it("hands back a long sudo command; read-output gives the rest, and no output of sudo's own", async () => {
+    const id = await session("asks");
+    const first = await call("exec", { session_id: id, command: "for i in 1 2 3 4; do echo root-$i; sleep 0.5; done; id -u", sudo: true, yield_ms: 700 });
+    expect(first.structured).toMatchObject({ status: "running" });
+    expect(String(first.structured!.output)).toMatch(/^root-1\n/);
+    const outputs = [String(first.structured!.output)];
+    for (;;) {
+      const r = await call("read-output", { session_id: id, wait_ms: 2000 });
+      outputs.push(r.structured?.status === "running" ? String(r.structured.output) : r.text);
+      if (r.structured?.status !== "running") {
+        expect(r.structured).toMatchObject({ status: "exited", exitCode: 0 });
+        break;
+      }
+    }
+    expect(outputs.join("")).toBe("root-1\nroot-2\nroot-3\nroot-4\n0\n");
+  });
+
+  it("asks the person for a sudo password nobody stored, on the one-time page, runs the command, and remembers it when asked", async () => {
+    const { ElicitRequestSchema } = await import("@modelcontextprotocol/sdk/types.js");
+    let pages = 0;
+    const asking = await startServer({
+      home: server.home,
+      capabilities: { elicitation: { url: {} } },
+      setup: (client) =>
+        client.setRequestHandler(ElicitRequestSchema, async (request) => {
+          if (request.params.mode !== "url") return { action: "decline" };
+          pages++;
+          const url = request.params.url;
+          const html = await (await fetch(url)).text();
+          const token = /name="token" value="([^"]+)"/.exec(html)![1]!;
+          const body = new URLSearchParams({ token, secret: users.nostored.password, remember: "on" });
+          setImmediate(() => void fetch(url, { method: "POST", body, headers: { Origin: new URL(url).origin } }));
+          return { action: "accept" };
+        }),
+    });
+    try {
+      const id = await asking.ok("start-session", { host_id: "nostored" });
+      const r = await asking.call("exec", { session_id: id, command: "id -u", sudo: true });
+      results.push(r);
+      expect(r).toMatchObject({ isError: false, text: "0\n" });
+      expect(pages).toBe(1);
+      expect((await asking.call("list-hosts")).text).toMatch(/nostored\t.*sudo password set/);
+      // Stored now: the next sudo asks nothing.
+      expect(await asking.ok("exec", { session_id: id, command: "id -u", sudo: true })).toBe("0\n");
+      expect(pages).toBe(1);
+      expect(asking.stderr()).not.toContain(users.nostored.password);
+    } finally {
+      await asking.close();
+    }
+  });
+});

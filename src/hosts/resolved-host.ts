@@ -3,8 +3,8 @@ import type { HostConfig } from "./host-config.js";
 /** Where a host_id was found. */
 export type HostSource = "hosts.json" | "ssh-config";
 
-/** OpenSSH's StrictHostKeyChecking values that make sense without a prompt (the ssh layer's policy type). */
-export type HostKeyPolicy = "accept-new" | "yes" | "no";
+/** OpenSSH's StrictHostKeyChecking values (the ssh layer's policy type); `ask` asks the person at the client. */
+export type HostKeyPolicy = "accept-new" | "yes" | "no" | "ask";
 
 /**
  * Everything needed to reach one host, whichever file described it: a saved host (hosts.json) or

@@ -93,9 +93,9 @@ function toResolvedHost(config: SshConfigFile, name: string, id: string, setting
     keepaliveIntervalMs: settings.serverAliveInterval * 1000,
     keepaliveCountMax: settings.serverAliveCountMax,
     knownHostsFiles: settings.userKnownHostsFiles,
-    // "ask" has nobody to ask: unknown hosts are refused, as answering no would. "no" still refuses a
-    // changed key (OpenSSH would connect, with password logins off): ssh-mcp never trusts a changed key silently.
-    ...(strict !== undefined && { strictHostKeys: strict === "ask" ? "yes" : strict === "no" ? "accept-new" : strict }),
+    // "ask" asks the person at the client (form elicitation), and refuses when nobody can be asked. "no"
+    // still refuses a changed key (OpenSSH would connect, with password logins off): ssh-mcp never trusts a changed key silently.
+    ...(strict !== undefined && { strictHostKeys: strict === "no" ? "accept-new" : strict }),
   };
 }
 

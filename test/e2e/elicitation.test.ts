@@ -1,6 +1,7 @@
 // Asking the person, through the SDK client over stdio: secrets by URL elicitation (the page is
 // fetched and posted as a client's browser would), and new host keys confirmed by form.
-import { readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ElicitRequestSchema, ElicitationCompleteNotificationSchema, type ElicitRequest, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
@@ -181,6 +182,24 @@ describe("SSH_MCP_STRICT_HOST_KEYS=ask", () => {
     expect(r.text).toMatch(/is not known and you declined to trust its key\. It offered ssh-ed25519 SHA256:/);
     expect(r.text).toContain(fingerprintOf(`${sshd.hostKeyPath}.pub`));
     expect(known(srv)).toBe("");
+  });
+
+  it("asks for a host of ~/.ssh/config whose StrictHostKeyChecking is ask", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ssh-mcp-cfg-"));
+    const config = join(dir, "config");
+    writeFileSync(
+      config,
+      `Host cfg-ask\n  HostName 127.0.0.1\n  Port ${sshd.port}\n  User ${sshd.user}\n  IdentityFile ${sshd.keyPath}\n  StrictHostKeyChecking ask\n`,
+      { mode: 0o600 },
+    );
+    try {
+      const { srv, asked } = await serve({ form: true }, async () => ({ action: "accept", content: {} }), { SSH_MCP_SSH_CONFIG: config });
+      expect((await srv.call("start-session", { host_id: "cfg-ask" })).isError).toBe(false);
+      expect(asked).toHaveLength(1);
+      expect(asked[0]!.message).toMatch(/^Trust host \[127\.0\.0\.1\]:\d+\?/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses, saying the client cannot ask, without elicitation", async () => {

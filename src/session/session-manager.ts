@@ -1,8 +1,10 @@
+import { homedir } from "node:os";
 import { v4 as uuidv4 } from "uuid";
 import { ConcurrencyLimit } from "../concurrency-limit.js";
 import { DEFAULTS, MAX_TIMER_MS } from "../config.js";
 import type { HostConfig } from "../hosts/host-config.js";
 import type { ConnectOptions } from "../ssh/connect.js";
+import { RemoteFiles } from "../files/remote-files.js";
 import { connectWithJumps } from "../ssh/proxy-jump.js";
 import { ShellSession, type CommandResult } from "./shell-session.js";
 import {
@@ -67,6 +69,8 @@ export class SessionManager {
   private readonly starting = new Set<string>();
   /** Why recently ended sessions ended, so a late exec can say more than "not found". */
   private readonly ended = new Map<string, string>();
+  /** Each session's files (see files()), kept apart from Entry so the two concerns stay separate. */
+  private readonly remoteFiles = new WeakMap<ShellSession, RemoteFiles>();
 
   private readonly maxSessions: number;
   /** Connection attempts in progress; each holds a socket (more through jump hosts) until it connects or times out. */
@@ -147,6 +151,23 @@ export class SessionManager {
     } finally {
       this.touch(entry, -1);
     }
+  }
+
+  /** A session's remote files: SFTP on its connection, opened on first use and closed with the session. */
+  files(sessionId: string): RemoteFiles {
+    const entry = this.entry(sessionId);
+    const known = this.remoteFiles.get(entry.shell);
+    if (known) return known;
+    const files = new RemoteFiles({
+      ...entry.shell.connection,
+      sessionId,
+      maxTextBytes: this.options.maxOutputBytes,
+      homeDir: this.options.connect.homeDir ?? homedir(),
+      busy: (delta) => this.touch(entry, delta),
+    });
+    this.remoteFiles.set(entry.shell, files);
+    entry.shell.onEnd(() => files.close());
+    return files;
   }
 
   /** Resolves with the reason once the session has ended (at once if it already has). */

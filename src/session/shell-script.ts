@@ -205,3 +205,11 @@ export function hangupScript(shellPid: number): string {
 export function killShellScript(shellPid: number): string {
   return sidecar(`kill -s TERM ${shellPid} 2>/dev/null; sleep 0.5; kill -s KILL ${shellPid} 2>/dev/null; exit 0`);
 }
+
+/**
+ * Prints the shell's current directory as lsof's `n/path` line, for hosts without /proc (macOS,
+ * the BSDs), where the file tools cannot read /proc/<pid>/cwd over SFTP.
+ */
+export function cwdScript(shellPid: number): string {
+  return sidecar(`lsof -a -p ${shellPid} -d cwd -Fn 2>/dev/null; exit 0`);
+}

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { link, open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { link, open, rename, stat, unlink } from "node:fs/promises";
 import { dirname, basename, posix } from "node:path";
 import type { Client } from "ssh2";
 import { SerialQueue } from "../serial-queue.js";
@@ -22,7 +22,7 @@ import { fileError, SFTP_NO_SUCH_FILE, SFTP_PERMISSION_DENIED } from "./map-erro
 import { Sftp, type Stats } from "./sftp.js";
 import { applyEdit } from "./text-edit.js";
 import { TextPager, type TextPage } from "./text-page.js";
-import { readRemote, writeRemote } from "./transfer.js";
+import { LocalWriter, readRemote, writeRemote } from "./transfer.js";
 
 /** Largest file read-file scans and edit-file rewrites; beyond it, download. */
 export const MAX_TEXT_FILE_BYTES = 16 * 1024 * 1024;
@@ -95,6 +95,12 @@ interface Placement {
   replace: boolean;
   /** Bytes about to be written, to tell a full disk from other failures. */
   size: number;
+  /**
+   * Flush to disk before the rename, so a crash cannot leave an empty file in place of a good
+   * one. For edited text (configuration); transfers skip it, as scp does: flushing hundreds of
+   * megabytes costs more than the copy, and a copy can be made again and checked by its SHA-256.
+   */
+  durable: boolean;
 }
 
 /**
@@ -121,7 +127,12 @@ export class RemoteFiles {
         // Room for the note that follows a page (it names the path), so the whole reply stays within the cap.
         maxBytes: Math.max(64, this.options.maxTextBytes - NOTE_RESERVE - Buffer.byteLength(target)),
       });
-      await this.withHandle(sftp, target, (handle) => readRemote(sftp, handle, stats.size, (chunk) => pager.push(chunk)));
+      await this.withHandle(sftp, target, (handle) =>
+        readRemote(sftp, handle, stats.size, (chunk, release) => {
+          pager.push(chunk); // copies what it keeps
+          release();
+        }),
+      );
       return { path: target, ...pager.finish() };
     });
   }
@@ -176,13 +187,13 @@ export class RemoteFiles {
         if (existing && !options.overwrite) throw new FileExistsError(target, "remote");
         const hash = createHash("sha256");
         let bytes = 0;
-        const placement = this.keep(existing, stats.mode & 0o7777, stats.size, options.overwrite === true);
+        const placement = { ...this.keep(existing, stats.mode & 0o7777, stats.size, options.overwrite === true), durable: false };
         await this.placeAtomically(sftp, existing?.realPath ?? target, placement, async (handle) => {
           bytes = await writeRemote(
             sftp,
             handle,
             source,
-            (chunk) => hash.update(chunk),
+            (chunk) => void hash.update(chunk),
             (done) => options.onProgress?.(done, stats.size),
             options.signal,
           );
@@ -206,6 +217,7 @@ export class RemoteFiles {
         throw fileError(error, dirname(local), "local", "create files in");
       });
       let closed = false;
+      const writer = new LocalWriter(sink);
       try {
         const hash = createHash("sha256");
         let bytes = 0;
@@ -214,22 +226,28 @@ export class RemoteFiles {
             sftp,
             handle,
             stats.size,
-            async (chunk) => {
+            async (chunk, release) => {
               hash.update(chunk);
-              await writeLocal(sink, chunk, bytes, local);
+              const at = bytes;
               bytes += chunk.length;
+              await writer.write(chunk, at, release).catch((error: unknown) => {
+                throw fileError(error, local, "local", "write");
+              });
               options.onProgress?.(bytes, stats.size);
             },
             options.signal,
           ),
         );
+        await writer.flush().catch((error: unknown) => {
+          throw fileError(error, local, "local", "write");
+        });
         await sink.chmod(stats.mode & 0o777);
-        await sink.sync();
         await sink.close();
         closed = true;
         await placeLocal(temp, local, options.overwrite === true);
         return { path: source, localPath: local, bytes, sha256: hash.digest("hex") };
       } catch (error) {
+        await writer.flush().catch(() => undefined);
         if (!closed) await sink.close().catch(() => undefined);
         await unlink(temp).catch(() => undefined);
         throw error;
@@ -370,6 +388,7 @@ export class RemoteFiles {
   /** What replacing `existing` keeps: its owner, and its mode unless one is given. */
   private keep(existing: Existing | undefined, mode: number | undefined, size: number, replace: boolean): Placement {
     return {
+      durable: true,
       mode: mode ?? (existing ? existing.stats.mode & 0o7777 : undefined),
       owner: existing && { uid: existing.stats.uid, gid: existing.stats.gid },
       replace,
@@ -394,7 +413,7 @@ export class RemoteFiles {
       if (placement.owner) await sftp.fchown(handle, placement.owner.uid, placement.owner.gid).catch(() => undefined);
       if (placement.mode !== undefined) await sftp.fchmod(handle, placement.mode);
       await fill(handle);
-      await sftp.fsync(handle);
+      if (placement.durable) await sftp.fsync(handle);
       await sftp.close(handle);
       handle = undefined;
       doing = { path: target, action: "replace" };
@@ -494,14 +513,6 @@ async function checkLocalTarget(local: string, overwrite: boolean): Promise<void
   if (stats.isDirectory()) throw new NotAFileError(local, "local", "a directory");
   if (!overwrite) throw new FileExistsError(local, "local");
   if (!stats.isFile()) throw new NotAFileError(local, "local", "not a regular file");
-}
-
-async function writeLocal(sink: FileHandle, chunk: Buffer, position: number, local: string): Promise<void> {
-  try {
-    await sink.write(chunk, 0, chunk.length, position);
-  } catch (error) {
-    throw fileError(error, local, "local", "write");
-  }
 }
 
 /** Move the finished temp file to `local`; without overwrite, link() refuses a file that appeared meanwhile. */

@@ -24,6 +24,7 @@ import {
   FileTooLargeError,
   NotAFileError,
   NotUtf8Error,
+  TransferCancelledError,
 } from "../../src/files/file-errors.js";
 import { testRuntime, type TestRuntime } from "../support/runtime.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
@@ -347,6 +348,19 @@ describe("upload and download", () => {
     } finally {
       execFileSync("umount", [small]);
     }
+  });
+
+  it("stops a cancelled transfer and leaves no partial file on either side", async () => {
+    writeFileSync(at("cancel.bin"), randomBytes(16 * 1024 * 1024));
+    for (const direction of ["upload", "download"] as const) {
+      const abort = new AbortController();
+      const target = at(`cancelled-${direction}.bin`);
+      const options = { signal: abort.signal, onProgress: () => abort.abort() };
+      const transfer = direction === "upload" ? files().upload(at("cancel.bin"), target, options) : files().download(at("cancel.bin"), target, options);
+      await expect(transfer).rejects.toThrow(TransferCancelledError);
+      expect(readdirSync(dir).filter((n) => n.includes("cancelled-"))).toEqual([]);
+    }
+    expect(leftovers(dir)).toEqual([]);
   });
 
   it("moves 200 MB each way in bounded memory, with the same SHA-256, in order progress", async () => {

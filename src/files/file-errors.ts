@@ -8,6 +8,9 @@ const where = (side: Side) => (side === "remote" ? "on the host" : "on this mach
 /** A path argument that cannot be used as given. */
 export class InvalidPathError extends SshMcpError {}
 
+/** edit-file arguments that cannot describe a change. */
+export class InvalidEditError extends SshMcpError {}
+
 /** The file (or a directory on its way) does not exist. */
 export class FileNotFoundError extends SshMcpError {
   constructor(

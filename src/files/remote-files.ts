@@ -13,7 +13,7 @@ import {
   FileNotFoundError,
   FileOperationError,
   FileTooLargeError,
-  InvalidPathError,
+  InvalidEditError,
   NotAFileError,
   NotUtf8Error,
   SftpUnavailableError,
@@ -153,8 +153,8 @@ export class RemoteFiles {
 
   /** Replace `oldText` exactly once (or every time with `replaceAll`), atomically, keeping mode and owner. */
   edit(path: string, oldText: string, newText: string, replaceAll = false): Promise<EditResult> {
-    if (oldText === "") throw new InvalidPathError("old_text is empty: give the exact text to replace (read-file shows it).");
-    if (oldText === newText) throw new InvalidPathError("old_text and new_text are the same: there is nothing to change.");
+    if (oldText === "") return Promise.reject(new InvalidEditError("old_text is empty: give the exact text to replace (read-file shows it)."));
+    if (oldText === newText) return Promise.reject(new InvalidEditError("old_text and new_text are the same: there is nothing to change."));
     return this.run(async (sftp) => {
       const target = await this.resolveRemote(sftp, path, "path");
       const existing = await this.existing(sftp, target);

@@ -25,7 +25,7 @@ export class Sftp {
     });
   }
 
-  /** Resolves once the channel is gone (closed by us, the server or a lost connection). */
+  /** Calls `listener` once the channel is gone (closed by us, the server or a lost connection). */
   onClose(listener: () => void): void {
     this.raw.once("close", listener);
   }

@@ -244,6 +244,11 @@ describe("edit-file", () => {
     // new_text is literal: no $& or $1 substitution.
     expect(readFileSync(at("multi.txt"), "utf8")).toBe("$&-$1 bar $&-$1 baz $&-$1\n");
   });
+
+  it("refuses an empty old_text and a change to the same text", async () => {
+    await expect(files().edit(at("multi.txt"), "", "x")).rejects.toThrow(/old_text is empty/);
+    await expect(files().edit(at("multi.txt"), "bar", "bar")).rejects.toThrow(/nothing to change/);
+  });
 });
 
 describe("paths", () => {

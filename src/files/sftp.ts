@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import type { Client, SFTPWrapper, Stats } from "ssh2";
 
 export type { Stats };
@@ -12,13 +13,19 @@ export interface FsSpace {
  * them to our typed errors with the path and what they were doing (see map-error.ts).
  */
 export class Sftp {
-  private constructor(private readonly raw: SFTPWrapper) {}
+  private constructor(
+    private readonly raw: SFTPWrapper,
+    private readonly socket: Writable | undefined,
+  ) {}
 
   /** Open the SFTP subsystem on a second channel of a connected client (no new login). */
   static open(client: Client): Promise<Sftp> {
+    // ssh2 keeps its transport private; it is only corked here (see batch), never read or written.
+    const socket = (client as unknown as { _sock?: unknown })._sock;
+    const writable = socket instanceof Writable ? socket : undefined;
     return new Promise((resolve, reject) => {
       try {
-        client.sftp((error, raw) => (error ? reject(error) : resolve(new Sftp(raw))));
+        client.sftp((error, raw) => (error ? reject(error) : resolve(new Sftp(raw, writable))));
       } catch (error) {
         reject(error); // "Not connected"
       }
@@ -28,6 +35,19 @@ export class Sftp {
   /** Calls `listener` once the channel is gone (closed by us, the server or a lost connection). */
   onClose(listener: () => void): void {
     this.raw.once("close", listener);
+  }
+
+  /**
+   * Send what `requests` issues in one write to the socket: ssh2 writes every SSH packet on its
+   * own, and on loopback each write costs the sender the receiver's work too.
+   */
+  batch<T>(requests: () => T): T {
+    this.socket?.cork();
+    try {
+      return requests();
+    } finally {
+      this.socket?.uncork();
+    }
   }
 
   stat(path: string): Promise<Stats> {

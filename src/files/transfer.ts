@@ -8,6 +8,8 @@ import type { Sftp } from "./sftp.js";
  */
 export const CHUNK_BYTES = 128 * 1024;
 export const DEPTH = 32;
+/** Reads a download asks for at once when it tops up. */
+const REFILL = 8;
 
 /** Local disk reads for an upload: large, so the thread pool is asked rarely. */
 const LOCAL_BLOCK_BYTES = 1024 * 1024;
@@ -49,8 +51,12 @@ export async function readRemote(
     pending.push({ position, length, data, buffer });
     next += length;
   };
+  // Refill in bursts sent as one socket write (see Sftp.batch), not one request per chunk.
   const fill = () => {
-    while (next < size && pending.length < DEPTH) request();
+    if (pending.length > DEPTH - REFILL && next < size && pending.length > 0) return;
+    sftp.batch(() => {
+      while (next < size && pending.length < DEPTH) request();
+    });
   };
   let done = 0;
   fill();
@@ -124,7 +130,7 @@ export async function writeRemote(
         if (signal?.aborted) throw new TransferCancelledError();
         const chunk = block.subarray(at, at + CHUNK_BYTES);
         await onChunk(chunk);
-        const written = sftp.write(handle, chunk, position).then(() => {
+        const written = sftp.batch(() => sftp.write(handle, chunk, position)).then(() => {
           acknowledged += chunk.length;
           onBytes?.(acknowledged);
         });

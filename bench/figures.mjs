@@ -1,11 +1,12 @@
 // The measurements. Each function returns plain numbers; report.mjs turns them into the table.
 // Every loop has a fixed count.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { createReadStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer } from "./mcp.mjs";
-import { freshSsh, rawShell, sshPipedToWc, startControlMaster } from "./ssh.mjs";
+import { freshSsh, rawShell, scpOverMaster, sshPipedToWc, startControlMaster } from "./ssh.mjs";
 import { MB, now, procStatus, summary, timeRuns, withPeakRss } from "./stats.mjs";
 import { createRuntime, readConfig } from "../build/lib.js";
 
@@ -177,4 +178,68 @@ export async function sessionScaling(sshd, counts, n) {
     await server.close();
   }
   return levels;
+}
+
+/**
+ * Figure 7. upload and download of one file through the server, against OpenSSH's scp (which
+ * speaks SFTP since 9.0) multiplexed over a ControlMaster: both move bytes over a connection
+ * that is already logged in. Turns alternate run by run; each result's SHA-256 is checked.
+ */
+export async function fileTransfers(sshd, bytes, runs) {
+  const work = mkdtempSync(join(tmpdir(), "ssh-mcp-bench-files-"));
+  const source = join(work, "source.bin");
+  await new Promise((resolve, reject) =>
+    execFile("sh", ["-c", `head -c ${bytes} /dev/urandom > '${source}'`], (error) => (error ? reject(error) : resolve())),
+  );
+  const expected = await sha256Of(source);
+  const server = await startServer(sshd);
+  const cm = await startControlMaster(sshd);
+  try {
+    const sid = await server.startSession();
+    const call = (tool, args) => server.call(tool, { session_id: sid, overwrite: true, ...args });
+    // Open the SFTP channel and warm the code paths on a small file, as the exec figures do: a big
+    // warm-up would grow the heap before the baseline is taken and hide the growth measured here.
+    const warm = join(work, "warm.bin");
+    await new Promise((resolve, reject) => execFile("sh", ["-c", `head -c ${MB} /dev/urandom > '${warm}'`], (e) => (e ? reject(e) : resolve())));
+    for (let i = 0; i < 3; i++) {
+      await call("upload", { local_path: warm, remote_path: join(work, "warm-remote.bin") });
+      await call("download", { remote_path: join(work, "warm-remote.bin"), local_path: join(work, "warm-back.bin") });
+    }
+    const t = { upload: [], download: [], scpUp: [], scpDown: [] };
+    const baseline = procStatus(server.pid, "VmRSS");
+    progress(`upload and download ${bytes / MB} MB x ${runs}, and scp over a ControlMaster`);
+    const { peak } = await withPeakRss(server.pid, async () => {
+      for (let i = 0; i < runs; i++) {
+        let t0 = now();
+        const up = await call("upload", { local_path: source, remote_path: join(work, "up.bin") });
+        t.upload.push(now() - t0);
+        t0 = now();
+        const down = await call("download", { remote_path: join(work, "up.bin"), local_path: join(work, "down.bin") });
+        t.download.push(now() - t0);
+        for (const r of [up, down]) if (r.sha256 !== expected) throw new Error(`SHA-256 mismatch: ${r.sha256} != ${expected}`);
+        t0 = now();
+        await scpOverMaster(sshd, cm.sock, { path: source }, { remote: true, path: join(work, "scp-up.bin") });
+        t.scpUp.push(now() - t0);
+        t0 = now();
+        await scpOverMaster(sshd, cm.sock, { remote: true, path: join(work, "scp-up.bin") }, { path: join(work, "scp-down.bin") });
+        t.scpDown.push(now() - t0);
+      }
+    });
+    for (const f of ["scp-up.bin", "scp-down.bin"]) if ((await sha256Of(join(work, f))) !== expected) throw new Error(`scp copy ${f} differs`);
+    return { bytes, ...Object.fromEntries(Object.entries(t).map(([k, v]) => [k, summary(v)])), growth: peak - baseline, baseline };
+  } finally {
+    await cm.stop();
+    await server.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function sha256Of(path) {
+  return new Promise((resolve, reject) => {
+    const hash = createHash("sha256");
+    createReadStream(path)
+      .on("data", (c) => hash.update(c))
+      .on("end", () => resolve(hash.digest("hex")))
+      .on("error", reject);
+  });
 }

@@ -30,11 +30,19 @@ export async function startServer(sshd, { env = {}, nodeArgs = [] } = {}) {
     return text;
   };
 
+  /** Call a tool; throws unless it succeeded. Returns its structured content. */
+  const call = async (name, args = {}) => {
+    const result = await client.callTool({ name, arguments: args }, undefined, { timeout: CALL_TIMEOUT_MS });
+    if (result.isError) throw new Error(`${name} failed: ${result.content.map((c) => c.text ?? "").join("")}\nserver stderr: ${stderr}`);
+    return result.structuredContent;
+  };
+
   await ok("add-host", { host_id: "bench", host: sshd.host, port: sshd.port, username: sshd.user, keyPath: sshd.keyPath });
 
   return {
     pid: transport.pid,
     ok,
+    call,
     startSession: () => ok("start-session", { host_id: "bench" }),
     exec: (sessionId, command, timeoutMs) =>
       ok("exec", { session_id: sessionId, command, ...(timeoutMs ? { timeout_ms: timeoutMs } : {}) }),

@@ -3,12 +3,13 @@ import { execFileSync } from "node:child_process";
 import { cpus, loadavg, release } from "node:os";
 import { MB, fmtMB, fmtMs } from "./stats.mjs";
 
+const CHUNK_NOTE = "128 KiB requests, 32 in flight (4 MiB), whatever the file size";
 const verdict = (ok, detail) => `${ok ? "**pass**" : "**MISS**"} (${detail})`;
 const times = (a, b) => `${(a / b).toFixed(2)}×`;
 const faster = (slow, fast) => `${(slow / fast).toFixed(slow / fast >= 20 ? 0 : 1)}×`;
 
 /** Rows of the table: figure | median | p99 | compared with | target | result. */
-export function buildRows({ lat, out, sink, sess }) {
+export function buildRows({ lat, out, sink, sess, files }) {
   const rows = [];
   const row = (figure, median, p99 = "—", comparedWith = "—", target = "—", result = "—") =>
     rows.push([figure, median, p99, comparedWith, target, result]);
@@ -70,6 +71,17 @@ export function buildRows({ lat, out, sink, sess }) {
     "< 2 MB", verdict(perSession < 2 * MB, fmtMB(perSession)));
   row(`exec p50 with ${last.count} sessions vs ${first.count}`, fmtMs(last.exec.p50), fmtMs(last.exec.p99),
     `${fmtMs(first.exec.p50)} with ${first.count}`, "≤ 1.2×", verdict(last.exec.p50 <= 1.2 * first.exec.p50, times(last.exec.p50, first.exec.p50)));
+
+  // 7: file transfers against OpenSSH's scp on an already logged-in connection.
+  const size = `${files.bytes / MB} MB`;
+  timed(`upload ${size}`, files.upload, `scp over a ControlMaster p50 ${fmtMs(files.scpUp.p50)}`, "≤ 1.2× scp",
+    verdict(files.upload.p50 <= 1.2 * files.scpUp.p50, times(files.upload.p50, files.scpUp.p50)));
+  timed(`download ${size}`, files.download, `scp over a ControlMaster p50 ${fmtMs(files.scpDown.p50)}`, "≤ 1.2× scp",
+    verdict(files.download.p50 <= 1.2 * files.scpDown.p50, times(files.download.p50, files.scpDown.p50)));
+  timed(`baseline: \`scp file host:\` ${size} over a ControlMaster`, files.scpUp);
+  timed(`baseline: \`scp host:file .\` ${size} over a ControlMaster`, files.scpDown);
+  row(`server peak RSS growth over the uploads and downloads of ${size}`, fmtMB(files.growth), "—", `baseline RSS ${fmtMB(files.baseline)}`,
+    "< 50 MB", verdict(files.growth < 50 * MB, fmtMB(files.growth)));
   return rows;
 }
 
@@ -94,7 +106,7 @@ export function header(wallMs, load) {
 }
 
 /** Where the time goes, in numbers from this run. */
-export function notes({ lat, out, sink }) {
+export function notes({ lat, out, sink, files }) {
   const floor = lat.noop.p50 + lat.shell.p50;
   const o100 = out.find((o) => o.bytes === 100 * MB);
   const o1 = out.find((o) => o.bytes === MB);
@@ -119,6 +131,8 @@ export function notes({ lat, out, sink }) {
       (o1 && o1.exec.p50 > 30
         ? ` 1 MB took ${fmtMs(o1.exec.p50)}, more per MB than 10 MB: the ~40 ms step is a TCP stall (Nagle on the client socket, a held window adjust, the peer's delayed ACK), which depends on where packet boundaries fall.`
         : ""),
+    `- **Files** move over SFTP on the session's connection, ${CHUNK_NOTE}; each tool call includes its SHA-256 and the rename into place.` +
+      ` scp (OpenSSH ${"≥"} 9 speaks SFTP too) runs over a ControlMaster, so neither side pays for a login: upload ${fmtMs(files.upload.p50)} vs ${fmtMs(files.scpUp.p50)}, download ${fmtMs(files.download.p50)} vs ${fmtMs(files.scpDown.p50)}.`,
   ];
   return lines.join("\n");
 }

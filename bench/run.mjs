@@ -4,7 +4,7 @@
 import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { bareSsh2Sink, latency, outputScaling, sessionScaling } from "./figures.mjs";
+import { bareSsh2Sink, fileTransfers, latency, outputScaling, sessionScaling } from "./figures.mjs";
 import { buildRows, header, notes, table } from "./report.mjs";
 import { startSshd } from "../test/support/servers.mjs";
 import { MB, now } from "./stats.mjs";
@@ -26,6 +26,7 @@ const OUTPUT_SIZES = [
   { label: "100 MB", bytes: 100 * MB, runs: 3 },
 ];
 const SESSION_COUNTS = [1, 10, 100];
+const TRANSFER = { bytes: 100 * MB, runs: 5 };
 
 async function main() {
   const started = now();
@@ -37,7 +38,8 @@ async function main() {
     const out = await outputScaling(sshd, OUTPUT_SIZES);
     const sink = await bareSsh2Sink(sshd, 100 * MB);
     const sess = await sessionScaling(sshd, SESSION_COUNTS, N);
-    figures = { lat, out, sink, sess };
+    const files = await fileTransfers(sshd, TRANSFER.bytes, TRANSFER.runs);
+    figures = { lat, out, sink, sess, files };
   } finally {
     await sshd.cleanup();
   }

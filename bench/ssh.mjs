@@ -24,6 +24,19 @@ function sshArgs(sshd, extra = []) {
   ];
 }
 
+/** `scp` with the same options as sshArgs, multiplexed over the ControlMaster at `sock` (no new login). */
+export function scpOverMaster(sshd, sock, from, to) {
+  const remote = (path) => `${sshd.user}@${sshd.host}:${path}`;
+  const args = [
+    "-q", "-F", "/dev/null", "-i", sshd.keyPath, "-P", String(sshd.port),
+    "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", "-o", `ControlPath=${sock}`, "-o", "ControlMaster=no",
+    from.remote ? remote(from.path) : from.path,
+    to.remote ? remote(to.path) : to.path,
+  ];
+  return run("scp", args);
+}
+
 /** Run a child to completion (bounded); resolves with its stdout byte count. */
 function run(command, args) {
   return new Promise((resolve, reject) => {
@@ -82,6 +95,7 @@ export async function startControlMaster(sshd) {
   }
   const mux = ["-S", sock, "-o", "ControlMaster=no"];
   return {
+    sock,
     run: (command) => run("ssh", [...sshArgs(sshd, mux), command]),
     async stop() {
       await run("ssh", [...sshArgs(sshd, ["-S", sock, "-O", "exit"])]).catch(() => undefined);

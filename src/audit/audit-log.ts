@@ -18,12 +18,14 @@ export interface AuditRecord {
   commandBytes?: number;
   /** The user the command ran as through sudo. */
   sudo?: string;
+  /** A file operation's remote path (absolute), and for transfers the local one. */
   path?: string;
+  localPath?: string;
   bytes?: number;
   decision: "allowed" | "approved" | "declined" | "denied";
   /** Why, for declined and denied (and which rule allowed or asked). */
   reason?: string;
-  /** How the command ended: exited, timed_out, interrupted, session_ended; absent when it never ran. */
+  /** How the command ended: exited, timed_out, interrupted, session_ended; a file operation: done or failed. Absent when it never ran. */
   status?: string;
   exitStatus?: number | null;
   durationMs?: number;

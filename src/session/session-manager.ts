@@ -1,6 +1,7 @@
 import type { Client } from "ssh2";
+import { homedir } from "node:os";
 import { v4 as uuidv4 } from "uuid";
-import { MAX_AUDIT_COMMAND_CHARS, type AuditLog } from "../audit/audit-log.js";
+import { MAX_AUDIT_COMMAND_CHARS, type AuditLog, type AuditRecord } from "../audit/audit-log.js";
 import { ConcurrencyLimit } from "../concurrency-limit.js";
 import { DEFAULTS, MAX_TIMER_MS } from "../config.js";
 import type { ResolvedHost } from "../hosts/resolved-host.js";
@@ -8,6 +9,7 @@ import { CommandRefusedError, type Approver, type Clearance, type Guard } from "
 import { SerialQueue } from "../serial-queue.js";
 import { refused, secretToAsk, type SecretAsker, type SecretRequest } from "../ssh/ask-secret.js";
 import type { ConnectOptions } from "../ssh/connect.js";
+import { RemoteFiles } from "../files/remote-files.js";
 import { connectWithJumps } from "../ssh/proxy-jump.js";
 import type { Command, CommandReport } from "./command.js";
 import { describeReport, resultOf } from "./command-report.js";
@@ -111,6 +113,8 @@ interface Entry {
   approvedSimilar: Set<string>;
   /** The host's stored secrets, masked wherever they appear in the audit log. */
   secrets: string[];
+  /** File operations under way (see files()): like a running command, they keep the session from idling out. */
+  fileOps: number;
 }
 
 /** Why a session ended, and the command it took with it if nobody has seen that yet. */
@@ -130,6 +134,8 @@ export class SessionManager {
   private readonly starting = new Set<string>();
   /** Why recently ended sessions ended, so a late exec can say more than "not found". */
   private readonly ended = new Map<string, Ended>();
+  /** Each session's files (see files()), kept apart from Entry so the two concerns stay separate. */
+  private readonly remoteFiles = new WeakMap<ShellSession, RemoteFiles>();
 
   private readonly maxSessions: number;
   /** Connection attempts in progress; each holds a socket (more through jump hosts) until it connects or times out. */
@@ -170,6 +176,7 @@ export class SessionManager {
         queue: new SerialQueue(),
         approvedSimilar: new Set(),
         secrets: [host.password, host.sudoPassword].filter((secret): secret is string => !!secret),
+        fileOps: 0,
       };
       this.sessions.set(id, entry);
       this.ended.delete(id);
@@ -340,6 +347,58 @@ export class SessionManager {
     return host.sudoPassword;
   }
 
+  /**
+   * A file operation on a session's host, under the host's policy and in the audit log. One that
+   * writes is judged as "<kind> <absolute path>" (so rules can name paths, and read-only refuses it)
+   * before anything changes; the operation then gets that same absolute path.
+   */
+  async fileOperation<T extends object>(
+    sessionId: string,
+    op: { kind: string; path: string; argument: string; writes: boolean; approve?: Approver },
+    run: (files: RemoteFiles, path: string) => Promise<T>,
+  ): Promise<T> {
+    const entry = this.entry(sessionId);
+    const files = this.files(sessionId);
+    const path = await files.resolve(op.path, op.argument);
+    const subject = { kind: op.kind, path };
+    const clearance = op.writes ? await this.clear(entry, `${op.kind} ${path}`, op.approve, undefined, subject) : UNGUARDED_READ;
+    const started = Date.now();
+    const log = (fields: Partial<AuditRecord>) => {
+      const { hostId, target } = entry.info;
+      const record = { time: new Date(started).toISOString(), hostId, target, sessionId, ...subject, decision: clearance.decision, durationMs: Date.now() - started, ...fields };
+      setImmediate(() => void this.options.audit?.append(record, entry.secrets));
+    };
+    try {
+      const result = await run(files, path);
+      const { bytes, localPath } = result as { bytes?: unknown; localPath?: unknown };
+      log({ status: "done", ...(typeof bytes === "number" && { bytes }), ...(typeof localPath === "string" && { localPath }) });
+      return result;
+    } catch (error) {
+      log({ status: "failed", reason: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+  }
+
+  /** A session's remote files: SFTP on its connection, opened on first use and closed with the session. */
+  files(sessionId: string): RemoteFiles {
+    const entry = this.entry(sessionId);
+    const known = this.remoteFiles.get(entry.shell);
+    if (known) return known;
+    const files = new RemoteFiles({
+      ...entry.shell.connection,
+      sessionId,
+      maxTextBytes: this.options.maxOutputBytes,
+      homeDir: this.options.connect.homeDir ?? homedir(),
+      busy: (delta) => {
+        entry.fileOps += delta;
+        this.touch(entry);
+      },
+    });
+    this.remoteFiles.set(entry.shell, files);
+    entry.shell.onEnd(() => files.close());
+    return files;
+  }
+
   /** Resolves with the reason once the session has ended (at once if it already has). */
   waitForEnd(sessionId: string): Promise<string> {
     const ended = this.ended.get(sessionId);
@@ -368,13 +427,16 @@ export class SessionManager {
     return entry;
   }
 
-  /** Apply the host's policy (asking the person if it says so); a refusal is logged and thrown. */
-  private async clear(entry: Entry, command: string, approve?: Approver, sudo?: SudoRequest): Promise<Clearance> {
+  /**
+   * Apply the host's policy to `judged` (a command, or "write-file /path"), asking the person if it
+   * says so; a refusal is logged (as `subject`) and thrown.
+   */
+  private async clear(entry: Entry, judged: string, approve?: Approver, sudo?: SudoRequest, subject?: Partial<AuditRecord>): Promise<Clearance> {
     const guard = this.options.guard;
     if (!guard) return UNGUARDED;
     const { hostId, target, sessionId } = entry.info;
     try {
-      return await guard.clear({ hostId, target, command, sudo: sudo !== undefined, approvedSimilar: entry.approvedSimilar }, approve);
+      return await guard.clear({ hostId, target, command: judged, sudo: sudo !== undefined, approvedSimilar: entry.approvedSimilar }, approve);
     } catch (error) {
       if (error instanceof CommandRefusedError) {
         void this.options.audit?.append(
@@ -384,7 +446,7 @@ export class SessionManager {
             target,
             sessionId,
             kind: "exec",
-            ...auditedCommand(command),
+            ...(subject ?? auditedCommand(judged)),
             ...(sudo && { sudo: sudo.user }),
             decision: error.decision,
             reason: error.reason,
@@ -519,7 +581,7 @@ export class SessionManager {
     const ms = this.options.idleTimeoutMs;
     entry.idleTimer = setTimeout(() => {
       // A long command is not idleness: look again a full period after it ends.
-      if (entry.shell.command?.running) return entry.idleTimer?.refresh();
+      if (entry.shell.command?.running || entry.fileOps > 0) return entry.idleTimer?.refresh();
       void entry.shell.close(`it was idle for ${ms} ms (SSH_MCP_IDLE_TIMEOUT_MS)`);
     }, ms);
     entry.idleTimer.unref();
@@ -536,6 +598,7 @@ export class SessionManager {
 }
 
 const UNGUARDED: Clearance = { decision: "allowed", reason: "no policy" };
+const UNGUARDED_READ: Clearance = { decision: "allowed", reason: "reads are not judged" };
 
 /** The command as the audit log keeps it: cut past MAX_AUDIT_COMMAND_CHARS, with its full size. */
 function auditedCommand(text: string): { command: string; commandBytes?: number } {

@@ -290,3 +290,11 @@ export function sudoPipeScript(): string {
 export function sudoPipeCleanupScript(pid: number, dir: string): string {
   return sidecar(`kill -s TERM ${pid} 2>/dev/null; rm -rf ${shellQuote(dir)}; exit 0`);
 }
+
+/**
+ * Prints the shell's current directory as lsof's `n/path` line, for hosts without /proc (macOS,
+ * the BSDs), where the file tools cannot read /proc/<pid>/cwd over SFTP.
+ */
+export function cwdScript(shellPid: number): string {
+  return sidecar(`lsof -a -p ${shellPid} -d cwd -Fn 2>/dev/null; exit 0`);
+}

@@ -119,6 +119,11 @@ export class ShellSession {
     return this.endReason === undefined;
   }
 
+  /** The connection and the shell's pid, for work beside the shell on the same login (src/files). */
+  get connection(): { client: Client; shellPid: number } {
+    return { client: this.client, shellPid: this.shellPid };
+  }
+
   /** Called once when the session ends, whoever ended it. */
   onEnd(listener: (reason: string) => void): void {
     this.endListeners.push(listener);

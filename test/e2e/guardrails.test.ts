@@ -170,6 +170,50 @@ describe("approval", () => {
   });
 });
 
+describe("file tools under the policy", () => {
+  it("judges writes by their absolute path, lets reads through, asks under ask, and logs every file operation", async () => {
+    const base = join(sshd.dir, `files-${process.pid}`);
+    mkdirSync(join(base, "locked"), { recursive: true });
+    mkdirSync(join(base, "open"), { recursive: true });
+    writeFileSync(join(base, "open", "readme.txt"), "hello\n");
+    const dir = home({
+      hosts: {
+        ro: "read-only",
+        r: { rules: [{ deny: `^(write-file|edit-file|upload) ${base}/locked/` }], default: "allow" },
+        a: "ask",
+      },
+    });
+    const { srv, asked } = await serve(dir, decide("approve"));
+    const ro = await session(srv, "ro");
+    expect(await srv.ok("read-file", { session_id: ro, path: join(base, "open", "readme.txt") })).toBe("hello\n");
+    const refused = await srv.call("write-file", { session_id: ro, path: join(base, "open", "new.txt"), content: "x" });
+    expect(refused.text).toMatch(/^Refused by the policy for host 'ro' \(policy read-only: 'write-file' is not on the read-only list\)/);
+    expect(existsSync(join(base, "open", "new.txt"))).toBe(false);
+
+    // A relative path is judged where it really points: after cd, "x.txt" is .../locked/x.txt.
+    const r = await session(srv, "r");
+    await srv.ok("exec", { session_id: r, command: `cd ${join(base, "locked")}` });
+    expect((await srv.call("write-file", { session_id: r, path: "x.txt", content: "x" })).text).toMatch(/rule 1 \(deny .*\) matched/);
+    expect(existsSync(join(base, "locked", "x.txt"))).toBe(false);
+    expect(await srv.ok("write-file", { session_id: r, path: join(base, "open", "y.txt"), content: "yes" })).toMatch(/^Created /);
+
+    const a = await session(srv, "a");
+    await srv.ok("write-file", { session_id: a, path: join(base, "open", "z.txt"), content: "approved" });
+    expect(asked.at(-1)).toMatch(new RegExp(`write-file ${join(base, "open", "z.txt")}`));
+    expect(readFileSync(join(base, "open", "z.txt"), "utf8")).toBe("approved");
+
+    const lines = (await audit(dir, 6)).filter((l) => l.kind !== "exec");
+    expect(lines.map((l) => [l.kind, l.path, l.decision, l.status])).toEqual([
+      ["read-file", join(base, "open", "readme.txt"), "allowed", "done"],
+      ["write-file", join(base, "open", "new.txt"), "denied", undefined],
+      ["write-file", join(base, "locked", "x.txt"), "denied", undefined],
+      ["write-file", join(base, "open", "y.txt"), "allowed", "done"],
+      ["write-file", join(base, "open", "z.txt"), "approved", "done"],
+    ]);
+    expect(lines.at(-1)!.bytes).toBe(8);
+  });
+});
+
 describe("the audit log", () => {
   it("has one valid line per call under 20 concurrent calls from each of two server processes, with no secret", { timeout: 90_000 }, async () => {
     const dir = home({});

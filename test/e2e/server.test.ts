@@ -37,10 +37,13 @@ describe("tool list", () => {
     expect(srv.client.getInstructions()).toMatch(/start-session.*exec.*persist/s);
   });
 
-  it("offers exactly the ten tools, each with all four annotations set", async () => {
+  it("offers exactly the fifteen tools, each with all four annotations set", async () => {
     const { tools } = await srv.client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(
-      ["add-host", "close-session", "edit-host", "exec", "interrupt", "list-hosts", "list-sessions", "read-output", "remove-host", "start-session"],
+      [
+        "add-host", "close-session", "download", "edit-file", "edit-host", "exec", "interrupt", "list-hosts", "list-sessions",
+        "read-file", "read-output", "remove-host", "start-session", "upload", "write-file",
+      ],
     );
     for (const tool of tools) {
       for (const hint of ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] as const) {

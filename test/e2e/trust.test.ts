@@ -453,7 +453,10 @@ describe("tool annotations", () => {
     const hints = Object.fromEntries(tools.map((t) => [t.name, t.annotations ?? {}]));
 
     expect(Object.keys(hints).sort()).toEqual(
-      ["add-host", "close-session", "edit-host", "exec", "interrupt", "list-hosts", "list-sessions", "read-output", "remove-host", "start-session"],
+      [
+        "add-host", "close-session", "download", "edit-file", "edit-host", "exec", "interrupt", "list-hosts", "list-sessions",
+        "read-file", "read-output", "remove-host", "start-session", "upload", "write-file",
+      ],
     );
     for (const [name, annotations] of Object.entries(hints)) {
       for (const hint of ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] as const) {

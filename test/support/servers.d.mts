@@ -1,4 +1,6 @@
 export const SSHD_PATH: string | undefined;
+/** OpenSSH's sftp-server, which startSshd serves as the sftp subsystem unless told not to. */
+export const SFTP_SERVER_PATH: string | undefined;
 
 export function keygen(path: string, type?: string, passphrase?: string, comment?: string): void;
 
@@ -28,7 +30,7 @@ export interface TestSshd {
   cleanup(): Promise<void>;
 }
 
-export function startSshd(options?: { extraConfig?: string[]; allowTcpForwarding?: boolean; bench?: boolean }): Promise<TestSshd>;
+export function startSshd(options?: { extraConfig?: string[]; allowTcpForwarding?: boolean; bench?: boolean; sftp?: boolean }): Promise<TestSshd>;
 
 export interface TestDropbear {
   host: "127.0.0.1";
@@ -37,4 +39,5 @@ export interface TestDropbear {
   cleanup(): Promise<void>;
 }
 
-export function startDropbear(): Promise<TestDropbear>;
+/** `sftp: false` hides sftp-server from this Dropbear (root and unshare needed). */
+export function startDropbear(options?: { sftp?: boolean }): Promise<TestDropbear>;

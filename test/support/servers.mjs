@@ -10,6 +10,12 @@ import { join } from "node:path";
 
 export const SSHD_PATH = ["/usr/sbin/sshd", "/usr/local/sbin/sshd", "/usr/bin/sshd"].find((p) => existsSync(p));
 const DROPBEAR_PATH = ["/usr/sbin/dropbear", "/usr/bin/dropbear"].find((p) => existsSync(p));
+/** OpenSSH's SFTP server (Debian: openssh-sftp-server, installed with openssh-server). */
+export const SFTP_SERVER_PATH = ["/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/libexec/sftp-server"].find((p) =>
+  existsSync(p),
+);
+/** Where Debian's Dropbear looks for sftp-server (compiled in). */
+const DROPBEAR_SFTP_PATH = "/usr/lib/sftp-server";
 const MISSING = "run `npm test` (its pretest step, scripts/ensure-test-servers.mjs, installs it)";
 const LISTEN_TIMEOUT_MS = 10_000;
 
@@ -53,7 +59,8 @@ function stopped(child) {
 /**
  * Start a private sshd. Options: `extraConfig` lines appended (sshd keeps a keyword's first
  * value, so they only add), `allowTcpForwarding`, `bench` (no passwords, INFO logging, room for
- * hundreds of sessions, and an empty HOME so no login script takes part in the figures).
+ * hundreds of sessions, and an empty HOME so no login script takes part in the figures),
+ * `sftp: false` (no SFTP subsystem; by default OpenSSH's sftp-server serves it).
  */
 export async function startSshd(options = {}) {
   if (!SSHD_PATH) throw new Error(`sshd not found: ${MISSING} or apt-get install openssh-server`);
@@ -96,6 +103,7 @@ export async function startSshd(options = {}) {
       // INFO at least: the "Server listening" line waited for is logged at INFO.
       `LogLevel ${options.bench ? "INFO" : "VERBOSE"}`,
       ...(options.bench ? [`SetEnv HOME=${join(dir, "home")}`] : []),
+      ...(options.sftp !== false && SFTP_SERVER_PATH ? [`Subsystem sftp ${SFTP_SERVER_PATH}`] : []),
       ...(options.extraConfig ?? []),
       "",
     ].join("\n");
@@ -169,18 +177,28 @@ function accepts(port) {
   });
 }
 
-/** Start Dropbear; accounts log in with the keys in their own ~/.ssh/authorized_keys. */
-export async function startDropbear() {
+/**
+ * Start Dropbear; accounts log in with the keys in their own ~/.ssh/authorized_keys. Dropbear
+ * serves SFTP when sftp-server is installed where it was built to look; `sftp: false` hides it
+ * (an empty file bind-mounted over it in a private mount namespace, so only this Dropbear sees
+ * that), as on hosts without sftp-server. That needs root and unshare(1).
+ */
+export async function startDropbear(options = {}) {
   if (!DROPBEAR_PATH) throw new Error(`dropbear not found: ${MISSING} or apt-get install dropbear-bin`);
   const dir = mkdtempSync(join(tmpdir(), "ssh-mcp-dropbear-"));
   const hostKey = join(dir, "dropbear_ed25519_host_key");
   execFileSync("dropbearkey", ["-t", "ed25519", "-f", hostKey], { stdio: "ignore" });
   let logText = "";
+  const emptyFile = join(dir, "no-sftp-server");
+  writeFileSync(emptyFile, "");
   const { child, port } = await onAFreePort(async (port) => {
     // -F foreground, -E log to stderr, -s no passwords, -j -k no forwarding.
-    const child = spawn(DROPBEAR_PATH, ["-F", "-E", "-s", "-j", "-k", "-p", `127.0.0.1:${port}`, "-r", hostKey, "-P", join(dir, "pid")], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const args = ["-F", "-E", "-s", "-j", "-k", "-p", `127.0.0.1:${port}`, "-r", hostKey, "-P", join(dir, "pid")];
+    const [command, argv] =
+      options.sftp === false
+        ? ["unshare", ["-m", "--propagation", "private", "sh", "-c", 'mount --bind "$1" "$2" || exit 1; shift 2; exec "$@"', "sh", emptyFile, DROPBEAR_SFTP_PATH, DROPBEAR_PATH, ...args]]
+        : [DROPBEAR_PATH, args];
+    const child = spawn(command, argv, { stdio: ["ignore", "ignore", "pipe"] });
     child.stderr.on("data", (chunk) => (logText += chunk.toString()));
     const exited = new Promise((resolve) => child.once("exit", () => resolve(false)));
     // Dropbear says nothing when it listens: try to connect until it accepts.

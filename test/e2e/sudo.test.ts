@@ -130,8 +130,9 @@ describe("exec with sudo", () => {
       const id = await none.ok("start-session", { host_id: "n" });
       expect(await none.ok("exec", { session_id: id, command: "id -u", sudo: true })).toBe("0\n");
     } finally {
-      rmSync(none.home, { recursive: true, force: true });
+      // Close first: the server writes its audit log after a result has gone out.
       await none.close();
+      rmSync(none.home, { recursive: true, force: true });
     }
   });
 

@@ -68,7 +68,8 @@ export async function startServer(
     },
     async close() {
       await client.close();
-      if (!options.home) rmSync(home, { recursive: true, force: true });
+      // The server may still be writing its audit log as it exits.
+      if (!options.home) rmSync(home, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Command } from "./command.js";
+import type { WaitOptions } from "./session-types.js";
 
 /** One progress update of a running command. */
 export interface Progress {
@@ -34,4 +35,29 @@ export function watchProgress(command: Command, onProgress: (progress: Progress)
   }, TICK_MS);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** Wait until `command` ends or `ms` pass; aborting `signal` interrupts it and waits for the end. */
+export async function follow(command: Command, ms: number, options: WaitOptions): Promise<void> {
+  const { signal } = options;
+  const onAbort = () => void command.stop("interrupted", true);
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener("abort", onAbort);
+  try {
+    const waited = ms === Infinity ? command.whenEnded() : command.wait(ms);
+    await watch(command, waited, options.onProgress);
+    if (signal?.aborted) await command.whenEnded();
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Await `waiting`, sending progress of `command` meanwhile. */
+export async function watch(command: Command, waiting: Promise<void>, onProgress?: (progress: Progress) => void): Promise<void> {
+  const stop = onProgress && command.running ? watchProgress(command, onProgress) : undefined;
+  try {
+    await waiting;
+  } finally {
+    stop?.();
+  }
 }

@@ -1,19 +1,16 @@
-import type { Client } from "ssh2";
 import { homedir } from "node:os";
 import { v4 as uuidv4 } from "uuid";
-import { MAX_AUDIT_COMMAND_CHARS, type AuditLog, type AuditRecord } from "../audit/audit-log.js";
+import { MAX_AUDIT_COMMAND_CHARS, type AuditRecord } from "../audit/audit-log.js";
 import { ConcurrencyLimit } from "../concurrency-limit.js";
 import { DEFAULTS, MAX_TIMER_MS } from "../config.js";
 import type { ResolvedHost } from "../hosts/resolved-host.js";
-import { CommandRefusedError, type Approver, type Clearance, type Guard } from "../policy/guard.js";
+import { CommandRefusedError, type Approver, type Clearance } from "../policy/guard.js";
 import { SerialQueue } from "../serial-queue.js";
-import { refused, secretToAsk, type SecretAsker, type SecretRequest } from "../ssh/ask-secret.js";
-import type { ConnectOptions } from "../ssh/connect.js";
 import { RemoteFiles } from "../files/remote-files.js";
-import { connectWithJumps } from "../ssh/proxy-jump.js";
+import { connectAsking, type SecretAsker } from "../ssh/ask-secret.js";
 import type { Command, CommandReport } from "./command.js";
 import { describeReport, resultOf } from "./command-report.js";
-import { watchProgress, type Progress } from "./progress.js";
+import { follow, watch } from "./progress.js";
 import { ShellSession, type CommandResult, type Wrapped } from "./shell-session.js";
 import { SudoPasswordRequiredError, SudoWrongPasswordError } from "./sudo-errors.js";
 import { checkSudoCommand, planSudo, sudoOutputFilter, type SudoRequest } from "./sudo.js";
@@ -28,79 +25,8 @@ import {
   WaitCancelledError,
 } from "./session-errors.js";
 
-/** Where the manager finds hosts by id, with their jump hosts resolved (a HostDirectory). */
-export interface HostLookup {
-  get(hostId: string): Promise<ResolvedHost>;
-}
-
-/** Limits and collaborators of a SessionManager. */
-export interface SessionManagerOptions {
-  hosts: HostLookup;
-  connect: ConnectOptions;
-  idleTimeoutMs: number;
-  execTimeoutMs: number;
-  /** How long run() and readOutput() wait for a command to end before handing back (default 30 s). */
-  yieldMs?: number;
-  maxOutputBytes: number;
-  maxCommandBytes: number;
-  /** Live sessions at once, counting those connecting (default 50). */
-  maxSessions?: number;
-  /** Sessions connecting at once (default 10); more starts wait their turn. */
-  maxConnecting?: number;
-  log?: (message: string) => void;
-  /** Applies the person's command policy before anything is sent. */
-  guard?: Guard;
-  /** Where every command is recorded. */
-  audit?: AuditLog;
-}
-
-/** A live session as list-sessions shows it. */
-export interface SessionInfo {
-  sessionId: string;
-  hostId: string;
-  /** user@host:port */
-  target: string;
-  startedAt: string;
-  lastUsedAt: string;
-  /** The command still running there, if any, and for how long. */
-  running?: { command: string; forMs: number };
-}
-
-/** Per-call options of start. */
-export interface StartOptions {
-  /** Asks a person for a password or passphrase the host needs and lacks (see SecretAsker). */
-  askSecret?: SecretAsker;
-}
-
-/** Per-call options of exec. */
-export interface ExecOptions {
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  /** Asks a person when the host's policy wants approval. */
-  approve?: Approver;
-  /** Run the command through sudo as this user, in a child of the session's shell (see sudo.ts). */
-  sudo?: SudoRequest;
-}
-
-/** Per-call options of run: exec's, plus when to hand back and where progress goes. */
-export interface RunOptions extends WaitOptions {
-  timeoutMs?: number;
-  /** Asks a person when the host's policy wants approval. */
-  approve?: Approver;
-  /** Run the command through sudo as this user, in a child of the session's shell (see sudo.ts). */
-  sudo?: SudoRequest;
-  /** Asks a person for a sudo password the host lacks and sudo needs. */
-  askSecret?: SecretAsker;
-  /** Hand back after this many milliseconds if the command is still running (default: the yieldMs option). */
-  yieldMs?: number;
-}
-
-/** How long readOutput waits, and where progress goes meanwhile. */
-export interface WaitOptions {
-  /** For run, aborting interrupts the command; for readOutput it only stops the wait. */
-  signal?: AbortSignal;
-  onProgress?: (progress: Progress) => void;
-}
+import type { ExecOptions, RunOptions, SessionInfo, SessionManagerOptions, StartOptions, WaitOptions } from "./session-types.js";
+export type { ExecOptions, HostLookup, RunOptions, SessionInfo, SessionManagerOptions, StartOptions, WaitOptions } from "./session-types.js";
 
 interface Entry {
   info: Omit<SessionInfo, "lastUsedAt">;
@@ -191,7 +117,7 @@ export class SessionManager {
 
   /** An SSH connection to `host` (through its jump hosts) with a shell on it. */
   private async open(host: ResolvedHost, id: string, ask?: SecretAsker): Promise<ShellSession> {
-    const client = await this.connect(host, ask);
+    const client = await connectAsking(host, this.options.connect, ask);
     try {
       return await ShellSession.open(client, {
         sessionId: id,
@@ -201,33 +127,6 @@ export class SessionManager {
     } catch (error) {
       client.end();
       throw error;
-    }
-  }
-
-  /** Connect; if a secret a person could type is missing or refused, ask once and try again with it. */
-  private async connect(host: ResolvedHost, ask?: SecretAsker): Promise<Client> {
-    try {
-      return await connectWithJumps(host, this.options.connect);
-    } catch (error) {
-      const secret = ask && secretToAsk(host, error);
-      if (!secret) throw error;
-      const request: SecretRequest = {
-        secret,
-        hostId: host.host_id,
-        target: `${host.username}@${host.host}:${host.port}`,
-        keyPath: host.keyPath ?? host.identityFiles?.[0],
-        // Only a saved host can keep a password; ~/.ssh/config is the user's, and passphrases are never kept.
-        canRemember: secret === "password" && host.source === "hosts.json",
-      };
-      const answer = await ask(request);
-      const client = await connectWithJumps(
-        secret === "password" ? { ...host, password: answer.secret } : host,
-        secret === "passphrase" ? { ...this.options.connect, keyPassphrase: answer.secret } : this.options.connect,
-      ).catch((retryError: unknown) => {
-        throw refused(request, retryError);
-      });
-      await answer.worked();
-      return client;
     }
   }
 
@@ -258,7 +157,7 @@ export class SessionManager {
     }
     entry.shell.command?.report();
     const started = await this.launch(entry, command, timeoutMs, clearance, options.sudo, password || undefined);
-    await this.follow(started, Infinity, { signal: options.signal });
+    await follow(started, Infinity, { signal: options.signal });
     return resultOf(started.report(), sessionId);
   }
 
@@ -294,7 +193,7 @@ export class SessionManager {
   /** Start the command once the session is free (checked again: a person may have taken a while), and follow it. */
   private async runOnce(sessionId: string, command: string, timeoutMs: number, clearance: Clearance, options: RunOptions, sudoPassword?: string) {
     const started = await this.launch(await this.free(sessionId), command, timeoutMs, clearance, options.sudo, sudoPassword);
-    await this.follow(started, options.yieldMs ?? this.yieldMs, options);
+    await follow(started, options.yieldMs ?? this.yieldMs, options);
     return started.report();
   }
 
@@ -305,7 +204,7 @@ export class SessionManager {
   async readOutput(sessionId: string, waitMs: number = this.yieldMs, options: WaitOptions = {}): Promise<CommandReport | undefined> {
     const command = this.unreadOfEnded(sessionId) ?? this.entry(sessionId).shell.command;
     if (!command) return undefined;
-    await this.watch(command, command.wait(waitMs, options.signal), options.onProgress);
+    await watch(command, command.wait(waitMs, options.signal), options.onProgress);
     if (options.signal?.aborted) throw new WaitCancelledError();
     return command.report();
   }
@@ -494,30 +393,6 @@ export class SessionManager {
       },
       entry.secrets,
     );
-  }
-
-  /** Wait until `command` ends or `ms` pass; aborting `signal` interrupts it and waits for the end. */
-  private async follow(command: Command, ms: number, options: WaitOptions): Promise<void> {
-    const { signal } = options;
-    const onAbort = () => void command.stop("interrupted", true);
-    if (signal?.aborted) onAbort();
-    signal?.addEventListener("abort", onAbort);
-    try {
-      const waited = ms === Infinity ? command.whenEnded() : command.wait(ms);
-      await this.watch(command, waited, options.onProgress);
-      if (signal?.aborted) await command.whenEnded();
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-    }
-  }
-
-  private async watch(command: Command, waiting: Promise<void>, onProgress?: (progress: Progress) => void): Promise<void> {
-    const stop = onProgress && command.running ? watchProgress(command, onProgress) : undefined;
-    try {
-      await waiting;
-    } finally {
-      stop?.();
-    }
   }
 
   /** The command a session took with it when it ended, if nobody has seen that yet. */

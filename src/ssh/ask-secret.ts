@@ -1,6 +1,10 @@
+import type { Client } from "ssh2";
 import { SshMcpError } from "../errors.js";
 import type { HostConfig } from "../hosts/host-config.js";
+import type { ResolvedHost } from "../hosts/resolved-host.js";
+import type { ConnectOptions } from "./connect.js";
 import { AuthenticationError, CredentialsError } from "./connect-errors.js";
+import { connectWithJumps } from "./proxy-jump.js";
 
 /** A secret a person could type: the host's login password, its key's passphrase, or the password sudo asks for. */
 export interface SecretRequest {
@@ -47,4 +51,31 @@ export function refused(request: SecretRequest, error: unknown): SshMcpError {
       `or store it yourself: edit-host with ${request.secret === "password" ? "password" : "a key in ssh-agent"}.`,
     { cause: error },
   );
+}
+
+/** Connect; if a secret a person could type is missing or refused, ask once (when `ask` is given) and try again with it. */
+export async function connectAsking(host: ResolvedHost, options: ConnectOptions, ask?: SecretAsker): Promise<Client> {
+  try {
+    return await connectWithJumps(host, options);
+  } catch (error) {
+    const secret = ask && secretToAsk(host, error);
+    if (!secret) throw error;
+    const request: SecretRequest = {
+      secret,
+      hostId: host.host_id,
+      target: `${host.username}@${host.host}:${host.port}`,
+      keyPath: host.keyPath ?? host.identityFiles?.[0],
+      // Only a saved host can keep a password; ~/.ssh/config is the user's, and passphrases are never kept.
+      canRemember: secret === "password" && host.source === "hosts.json",
+    };
+    const answer = await ask(request);
+    const client = await connectWithJumps(
+      secret === "password" ? { ...host, password: answer.secret } : host,
+      secret === "passphrase" ? { ...options, keyPassphrase: answer.secret } : options,
+    ).catch((retryError: unknown) => {
+      throw refused(request, retryError);
+    });
+    await answer.worked();
+    return client;
+  }
 }

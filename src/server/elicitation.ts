@@ -43,11 +43,25 @@ function howToStore(request: SecretRequest): string {
   }
 }
 
-/** What a secret page asks for, in words. */
-const WHAT: Record<SecretRequest["secret"], { title: string; label: string; field?: keyof HostPatch }> = {
-  password: { title: "Password", label: "Password", field: "password" },
-  passphrase: { title: "Key passphrase", label: "Passphrase" },
-  "sudo-password": { title: "sudo password", label: "sudo password", field: "sudoPassword" },
+/** What a secret page asks for, in words, and the host field that can keep it. */
+const WHAT: Record<SecretRequest["secret"], { title: string; label: string; field?: keyof HostPatch; why: (r: SecretRequest) => string }> = {
+  password: {
+    title: "Password",
+    label: "Password",
+    field: "password",
+    why: (r) => `ssh-mcp needs the password of ${r.target} (host '${r.hostId}') to start a session.`,
+  },
+  passphrase: {
+    title: "Key passphrase",
+    label: "Passphrase",
+    why: (r) => `ssh-mcp needs the passphrase of the private key ${r.keyPath} to log in to ${r.target} (host '${r.hostId}').`,
+  },
+  "sudo-password": {
+    title: "sudo password",
+    label: "sudo password",
+    field: "sudoPassword",
+    why: (r) => `sudo on ${r.target} (host '${r.hostId}') asks for the password of that account, to run a command the agent asked to run as another user.`,
+  },
 };
 
 /** Where a typed secret can be kept: the hosts' editor (a HostDirectory). */
@@ -65,14 +79,9 @@ export function secretAsker(server: Server, keeper: SecretKeeper, log: (m: strin
   return async (request) => {
     const what = WHAT[request.secret];
     const field = request.canRemember ? what.field : undefined;
-    const prompt = {
-      password: `ssh-mcp needs the password of ${request.target} (host '${request.hostId}') to start a session.`,
-      passphrase: `ssh-mcp needs the passphrase of the private key ${request.keyPath} to log in to ${request.target} (host '${request.hostId}').`,
-      "sudo-password": `sudo on ${request.target} (host '${request.hostId}') asks for the password of that account, to run a command the agent asked to run as another user.`,
-    }[request.secret];
     const page = await SecretPage.open({
       title: request.secret === "passphrase" ? what.title : `${what.title} for ${request.target}`,
-      prompt,
+      prompt: what.why(request),
       label: what.label,
       remember: field
         ? `Remember it for host '${request.hostId}' (kept in ~/.ssh-mcp/hosts.json, readable only by you, as add-host would keep it)`

@@ -95,16 +95,17 @@ async function readRest(sftp: Sftp, handle: Buffer, first: Buffer, want: Pending
 }
 
 /**
- * Copy a local file to an open remote handle: read in order, `onChunk` sees every chunk (for
+ * Copy a local file to an open remote handle: read in order, `onBlock` sees every block (for
  * the hash), writes are pipelined DEPTH deep. Local reads are LOCAL_BLOCK_BYTES at a time, the
  * next one already under way while this one is sent: a disk read per chunk, awaited, starved the
- * pipeline. Resolves with the bytes written.
+ * pipeline. A block's writes leave in one burst: a socket write per chunk cost this thread ~10%
+ * more CPU. Resolves with the bytes written.
  */
 export async function writeRemote(
   sftp: Sftp,
   handle: Buffer,
   source: FileHandle,
-  onChunk: (chunk: Buffer) => Promise<void> | void,
+  onBlock: (block: Buffer) => Promise<void> | void,
   onBytes?: OnBytes,
   signal?: AbortSignal,
 ): Promise<number> {
@@ -125,21 +126,25 @@ export async function writeRemote(
       if (block.length === 0) break;
       next = readBlock(position + block.length);
       next.catch(() => undefined); // seen when awaited
+      if (signal?.aborted) throw new TransferCancelledError();
+      await onBlock(block);
+      // Room for the whole block first, then all its writes in one socket write (see Sftp.batch).
+      const count = Math.ceil(block.length / CHUNK_BYTES);
+      while (inFlight.length > DEPTH - count) await inFlight.shift();
       const writes: Array<Promise<void>> = [];
-      for (let at = 0; at < block.length; at += CHUNK_BYTES) {
-        if (signal?.aborted) throw new TransferCancelledError();
-        const chunk = block.subarray(at, at + CHUNK_BYTES);
-        await onChunk(chunk);
-        const written = sftp.batch(() => sftp.write(handle, chunk, position)).then(() => {
-          acknowledged += chunk.length;
-          onBytes?.(acknowledged);
-        });
-        written.catch(() => undefined); // awaited in turn below
-        inFlight.push(written);
-        writes.push(written);
-        position += chunk.length;
-        if (inFlight.length >= DEPTH) await inFlight.shift();
-      }
+      sftp.batch(() => {
+        for (let at = 0; at < block.length; at += CHUNK_BYTES) {
+          const chunk = block.subarray(at, at + CHUNK_BYTES);
+          const written = sftp.write(handle, chunk, position).then(() => {
+            acknowledged += chunk.length;
+            onBytes?.(acknowledged);
+          });
+          written.catch(() => undefined); // awaited in turn below
+          inFlight.push(written);
+          writes.push(written);
+          position += chunk.length;
+        }
+      });
       void Promise.all(writes).then(
         () => free.push(buffer),
         () => undefined,

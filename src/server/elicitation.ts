@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { ElicitResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { ElicitResultSchema, type ElicitRequestFormParams, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
 import { SecretPage } from "../elicitation/secret-page.js";
 import { SshMcpError } from "../errors.js";
 import { MAX_LENGTH } from "../hosts/host-fields.js";
@@ -129,32 +129,34 @@ export function secretAsker(server: Server, keeper: SecretKeeper, log: (m: strin
  */
 export function hostKeyConfirmer(server: Server): NewKeyConfirmer {
   return async (key) => {
-    if (!canAskForm(server)) return undefined;
-    const result = await server.request(
-      {
-        method: "elicitation/create",
-        params: {
-          mode: "form",
-          message:
-            `Trust host ${knownHostName(key.host, key.port)}? It is not in any known_hosts file and offers this ${key.keyType} key: ${key.fingerprint}. ` +
-            `Accept to trust it and record it in ~/.ssh-mcp/known_hosts (as OpenSSH's "yes" at its prompt); decline to refuse the connection.`,
-          requestedSchema: { type: "object", properties: {} },
-        },
-      },
-      ElicitResultSchema,
-      { timeout: ASK_TIMEOUT_MS },
+    const result = await askForm(
+      server,
+      `Trust host ${knownHostName(key.host, key.port)}? It is not in any known_hosts file and offers this ${key.keyType} key: ${key.fingerprint}. ` +
+        `Accept to trust it and record it in ~/.ssh-mcp/known_hosts (as OpenSSH's "yes" at its prompt); decline to refuse the connection.`,
+      { type: "object", properties: {} },
+      ASK_TIMEOUT_MS,
     );
-    return result.action === "accept";
+    return result && result.action === "accept";
   };
 }
 
 /** How long the person has to approve a command. */
 const APPROVAL_TIMEOUT_MS = 5 * 60 * 1000;
 
-/** True when the client can show a form (an empty elicitation capability means form, for older clients). */
-function canAskForm(server: Server): boolean {
+/**
+ * Show the person a form (elicitation/create in form mode); undefined when the client cannot.
+ * An empty elicitation capability means form mode, for older clients; the SDK's elicitInput
+ * refuses those, so the request is sent as is.
+ */
+async function askForm(
+  server: Server,
+  message: string,
+  requestedSchema: ElicitRequestFormParams["requestedSchema"],
+  timeoutMs: number,
+): Promise<ElicitResult | undefined> {
   const modes = server.getClientCapabilities()?.elicitation;
-  return !!modes && (!!modes.form || !modes.url);
+  if (!modes || (!modes.form && modes.url)) return undefined;
+  return server.request({ method: "elicitation/create", params: { mode: "form", message, requestedSchema } }, ElicitResultSchema, { timeout: timeoutMs });
 }
 
 /**
@@ -163,36 +165,29 @@ function canAskForm(server: Server): boolean {
  */
 export function commandApprover(server: Server): Approver {
   return async (request) => {
-    if (!canAskForm(server)) return undefined;
-    const result = await server.request(
+    const result = await askForm(
+      server,
+      `Run on host '${request.hostId}' (${request.target})${request.sudo ? " with sudo" : ""}:\n\n${request.command}\n\n` +
+        `Asked because: ${request.reason}.`,
       {
-        method: "elicitation/create",
-        params: {
-          mode: "form",
-          message:
-            `Run on host '${request.hostId}' (${request.target})${request.sudo ? " with sudo" : ""}:\n\n${request.command}\n\n` +
-            `Asked because: ${request.reason}.`,
-          requestedSchema: {
-            type: "object",
-            properties: {
-              decision: {
-                type: "string",
-                title: "Decision",
-                oneOf: [
-                  { const: "approve", title: "Approve" },
-                  { const: "approve-similar", title: "Approve, and commands starting with the same two words, for this session" },
-                  { const: "decline", title: "Decline" },
-                ],
-                default: "approve",
-              },
-            },
-            required: ["decision"],
+        type: "object",
+        properties: {
+          decision: {
+            type: "string",
+            title: "Decision",
+            oneOf: [
+              { const: "approve", title: "Approve" },
+              { const: "approve-similar", title: "Approve, and commands starting with the same two words, for this session" },
+              { const: "decline", title: "Decline" },
+            ],
+            default: "approve",
           },
         },
+        required: ["decision"],
       },
-      ElicitResultSchema,
-      { timeout: APPROVAL_TIMEOUT_MS },
+      APPROVAL_TIMEOUT_MS,
     );
+    if (!result) return undefined;
     if (result.action !== "accept") return "decline";
     const decision = result.content?.decision;
     return decision === "approve" ? "once" : decision === "approve-similar" ? "similar" : "decline";

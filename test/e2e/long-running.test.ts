@@ -1,10 +1,10 @@
 // Long-running commands through the SDK client over stdio: exec hands back, read-output
 // follows, interrupt stops, progress keeps a client with a short timeout waiting.
-import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer, type TestServer, type ToolCall } from "../support/mcp.js";
+import { running } from "../support/processes.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 
 let sshd: TestSshd;
@@ -22,10 +22,6 @@ afterAll(async () => {
 
 const session = () => srv.ok("start-session", { host_id: "t" });
 
-function running(marker: string): boolean {
-  const ps = execFileSync("ps", ["-eo", "args="], { encoding: "utf8" });
-  return ps.split("\n").some((line) => line.includes(marker) && !line.includes("ps -eo"));
-}
 
 /** read-output until the command has ended; every result in order. */
 async function readToEnd(id: string): Promise<ToolCall[]> {

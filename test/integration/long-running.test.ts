@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SessionBusyError, SessionEndedError, SessionNotFoundError, UnreadEndingError } from "../../src/lib.js";
 import type { CommandReport } from "../../src/session/command.js";
+import { running } from "../support/processes.js";
 import { testRuntime, type TestRuntime } from "../support/runtime.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 
@@ -22,11 +23,6 @@ afterAll(async () => {
 
 const session = async () => (await rt.sessions.start("test")).sessionId;
 
-/** True while a process whose command line contains `marker` runs on the (local) test host. */
-function running(marker: string): boolean {
-  const ps = execFileSync("ps", ["-eo", "args="], { encoding: "utf8" });
-  return ps.split("\n").some((line) => line.includes(marker) && !line.includes("ps -eo"));
-}
 
 /** readOutput until the command has ended; every report in order. */
 async function readToEnd(id: string): Promise<CommandReport[]> {

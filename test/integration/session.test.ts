@@ -10,6 +10,7 @@ import {
   SessionNotFoundError,
 } from "../../src/lib.js";
 import { startAgent } from "../support/agent.js";
+import { running } from "../support/processes.js";
 import { testRuntime, type TestRuntime } from "../support/runtime.js";
 import { createPasswordUser, freePort, startSshd, type TestSshd } from "../support/sshd.js";
 
@@ -30,11 +31,6 @@ afterAll(async () => {
 
 const run = (command: string, timeoutMs?: number, sessionId = id) => rt.sessions.exec(sessionId, command, { timeoutMs });
 
-/** True while a process whose command line contains `marker` runs on the (local) test host. */
-function running(marker: string): boolean {
-  const ps = execFileSync("ps", ["-eo", "args="], { encoding: "utf8" });
-  return ps.split("\n").some((line) => line.includes(marker) && !line.includes("ps -eo"));
-}
 
 describe("exec output", () => {
   it("returns output exactly: no prompt, echo, added newline or escape codes", async () => {

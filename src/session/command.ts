@@ -191,8 +191,7 @@ export class Command {
     if (ending) this.reportedEnding = true;
     return {
       command: this.text,
-      status: ending?.status ?? "running",
-      exitCode: ending?.status === "exited" ? ending.exitCode : null,
+      ...this.peekEnding(),
       output: span.text(),
       omittedBytes: span.omittedBytes,
       elapsedMs: this.elapsedMs(),

@@ -41,6 +41,8 @@ interface Entry {
   secrets: string[];
   /** File operations under way (see files()): like a running command, they keep the session from idling out. */
   fileOps: number;
+  /** A command that passed free() and is being cleared or prepared (policy, a person, sudo's pipe): the session is taken. */
+  claimed?: { command: string; since: number };
 }
 
 /** Why a session ended, and the command it took with it if nobody has seen that yet. */
@@ -172,10 +174,19 @@ export class SessionManager {
     const lost = this.unreadOfEnded(sessionId)?.report();
     if (lost) throw new SessionEndedError(sessionId, lost.reason ?? "it ended", lost.output);
     if (options.sudo) checkSudoCommand(command);
-    const entry = await this.free(sessionId);
-    const clearance = await this.clear(entry, command, options.approve, options.sudo);
-    const password = options.sudo && (await this.sudoPasswordOf(entry));
-    const report = await this.runOnce(sessionId, command, timeoutMs, clearance, options, password || undefined);
+    // Taken until the command starts: a call that came later cannot start first while this one
+    // awaits its clearance (policy, a person) or sudo's pipe.
+    const entry = await this.free(sessionId, undefined, command);
+    const claim = entry.claimed;
+    let clearance: Clearance;
+    let report: CommandReport;
+    try {
+      clearance = await this.clear(entry, command, options.approve, options.sudo);
+      const password = options.sudo && (await this.sudoPasswordOf(entry));
+      report = await this.runOnce(sessionId, command, timeoutMs, clearance, options, password || undefined, claim);
+    } finally {
+      if (entry.claimed === claim) entry.claimed = undefined;
+    }
     // sudo wanted a password nobody stored: it refused before running anything, so ask the person and run it again.
     if (!options.sudo || !options.askSecret || !(report.error instanceof SudoPasswordRequiredError)) return report;
     const host = await this.options.hosts.get(entry.info.hostId).catch(() => undefined);
@@ -191,8 +202,23 @@ export class SessionManager {
   }
 
   /** Start the command once the session is free (checked again: a person may have taken a while), and follow it. */
-  private async runOnce(sessionId: string, command: string, timeoutMs: number, clearance: Clearance, options: RunOptions, sudoPassword?: string) {
-    const started = await this.launch(await this.free(sessionId), command, timeoutMs, clearance, options.sudo, sudoPassword);
+  private async runOnce(
+    sessionId: string,
+    command: string,
+    timeoutMs: number,
+    clearance: Clearance,
+    options: RunOptions,
+    sudoPassword?: string,
+    claim?: Entry["claimed"],
+  ) {
+    const entry = await this.free(sessionId, claim);
+    let started: Command;
+    try {
+      started = await this.launch(entry, command, timeoutMs, clearance, options.sudo, sudoPassword);
+    } finally {
+      // Started (the command itself holds the session now) or failed: either way the claim is done.
+      if (claim && entry.claimed === claim) entry.claimed = undefined;
+    }
     await follow(started, options.yieldMs ?? this.yieldMs, options);
     return started.report();
   }
@@ -262,11 +288,8 @@ export class SessionManager {
     const subject = { kind: op.kind, path };
     const clearance = op.writes ? await this.clear(entry, `${op.kind} ${path}`, op.approve, undefined, subject) : UNGUARDED_READ;
     const started = Date.now();
-    const log = (fields: Partial<AuditRecord>) => {
-      const { hostId, target } = entry.info;
-      const record = { time: new Date(started).toISOString(), hostId, target, sessionId, ...subject, decision: clearance.decision, durationMs: Date.now() - started, ...fields };
-      setImmediate(() => void this.options.audit?.append(record, entry.secrets));
-    };
+    const log = (fields: Partial<AuditRecord>) =>
+      this.record(entry, started, { ...subject, decision: clearance.decision, durationMs: Date.now() - started, ...fields });
     try {
       const result = await run(files, path);
       const { bytes, localPath } = result as { bytes?: unknown; localPath?: unknown };
@@ -308,9 +331,11 @@ export class SessionManager {
 
   /**
    * The session, once it can take a command: a command being stopped is waited for (it is gone
-   * within seconds); a running one is refused (SessionBusyError); an unread ending is reported.
+   * within seconds); a running one, or one another call is preparing (not `mine`), is refused
+   * (SessionBusyError); an unread ending is reported. With `claimFor`, the session is then claimed
+   * for that command.
    */
-  private async free(sessionId: string): Promise<Entry> {
+  private async free(sessionId: string, mine?: Entry["claimed"], claimFor?: string): Promise<Entry> {
     let entry = this.entry(sessionId);
     let earlier = entry.shell.command;
     while (earlier?.stopping) {
@@ -319,10 +344,13 @@ export class SessionManager {
       earlier = entry.shell.command;
     }
     if (earlier?.running) throw new SessionBusyError(sessionId, earlier.text, earlier.elapsedMs());
+    if (entry.claimed && entry.claimed !== mine) throw new SessionBusyError(sessionId, entry.claimed.command, Date.now() - entry.claimed.since);
     if (earlier) {
       const report = earlier.report();
       throw new UnreadEndingError(sessionId, report, describeReport(report, sessionId).text);
     }
+    // In the same turn as the checks, so no other call can pass them in between.
+    if (claimFor !== undefined) entry.claimed = { command: claimFor, since: Date.now() };
     return entry;
   }
 
@@ -333,25 +361,18 @@ export class SessionManager {
   private async clear(entry: Entry, judged: string, approve?: Approver, sudo?: SudoRequest, subject?: Partial<AuditRecord>): Promise<Clearance> {
     const guard = this.options.guard;
     if (!guard) return UNGUARDED;
-    const { hostId, target, sessionId } = entry.info;
+    const { hostId, target } = entry.info;
     try {
       return await guard.clear({ hostId, target, command: judged, sudo: sudo !== undefined, approvedSimilar: entry.approvedSimilar }, approve);
     } catch (error) {
       if (error instanceof CommandRefusedError) {
-        void this.options.audit?.append(
-          {
-            time: new Date().toISOString(),
-            hostId,
-            target,
-            sessionId,
-            kind: "exec",
-            ...(subject ?? auditedCommand(judged)),
-            ...(sudo && { sudo: sudo.user }),
-            decision: error.decision,
-            reason: error.reason,
-          },
-          entry.secrets,
-        );
+        this.record(entry, Date.now(), {
+          kind: "exec",
+          ...(subject ?? auditedCommand(judged)),
+          ...(sudo && { sudo: sudo.user }),
+          decision: error.decision,
+          reason: error.reason,
+        });
       }
       throw error;
     }
@@ -363,36 +384,37 @@ export class SessionManager {
     // The idle timer counts from the end of a command, not its start.
     void command.whenEnded().then(() => {
       this.touch(entry);
-      // After the caller's result is on its way: the log line is not on the exec path.
-      setImmediate(() => this.audit(entry, command, clearance, sudoUser));
+      this.audit(entry, command, clearance, sudoUser);
     });
     return command;
   }
 
-  /** One audit line for a command that ran, written off the caller's path. */
+  /** One audit line for a command that ran. */
   private audit(entry: Entry, command: Command, clearance: Clearance, sudoUser?: string): void {
+    const ending = command.peekEnding();
+    this.record(entry, command.startedAt, {
+      kind: "exec",
+      ...auditedCommand(command.text),
+      ...(sudoUser !== undefined && { sudo: sudoUser }),
+      decision: clearance.decision,
+      ...(clearance.decision === "approved" && { reason: clearance.reason }),
+      status: ending.status,
+      exitStatus: ending.exitCode,
+      durationMs: command.elapsedMs(),
+      outputBytes: command.totalOutputBytes,
+    });
+  }
+
+  /**
+   * Append an audit line about `entry`'s session, with its stored secrets masked. Written after
+   * the caller's result is on its way: the log line is never on the exec path.
+   */
+  private record(entry: Entry, startedAt: number, fields: Omit<AuditRecord, "time" | "hostId" | "target" | "sessionId">): void {
     const log = this.options.audit;
     if (!log) return;
     const { hostId, target, sessionId } = entry.info;
-    const ending = command.peekEnding();
-    void log.append(
-      {
-        time: new Date(command.startedAt).toISOString(),
-        hostId,
-        target,
-        sessionId,
-        kind: "exec",
-        ...auditedCommand(command.text),
-        ...(sudoUser !== undefined && { sudo: sudoUser }),
-        decision: clearance.decision,
-        ...(clearance.decision === "approved" && { reason: clearance.reason }),
-        status: ending.status,
-        exitStatus: ending.exitCode,
-        durationMs: command.elapsedMs(),
-        outputBytes: command.totalOutputBytes,
-      },
-      entry.secrets,
-    );
+    const line = { time: new Date(startedAt).toISOString(), hostId, target, sessionId, ...fields };
+    setImmediate(() => void log.append(line, entry.secrets));
   }
 
   /** The command a session took with it when it ended, if nobody has seen that yet. */
